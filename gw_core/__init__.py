@@ -1,0 +1,1 @@
+"""Framework-free core shared by the LangChain and LlamaIndex adapters."""

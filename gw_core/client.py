@@ -1,0 +1,141 @@
+"""Builds the official ``openai`` clients we send through, one per settings (and event loop).
+
+The SDK is only the transport: its own retries are off (``max_retries=0``: tenacity in
+:mod:`gw_core.retry` is the one loop) and redirects are not followed (a redirect to
+another host would carry the Authorization header along). openai 2.x runs on ``httpx``,
+3.x on ``httpx2``; :data:`HTTPX` is whichever the installed SDK uses, so the rest of the
+code never names either.
+
+Clients are cached so connection pools are reused. The cache key holds a keyed hash of
+the API key, never the key itself. Async clients are cached per event loop, because an
+``AsyncClient``'s pooled connections belong to the loop that opened them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import weakref
+from asyncio import AbstractEventLoop, get_running_loop
+from types import ModuleType
+from typing import Any
+
+import openai
+from openai import _base_client
+
+from gw_core._version import __version__
+from gw_core.settings import Settings
+
+__all__ = ["HTTPX", "async_client", "openai_major", "sync_client", "user_agent"]
+
+
+def _transport_module() -> ModuleType:
+    module = getattr(_base_client, "httpx2", None) or getattr(_base_client, "httpx", None)
+    assert isinstance(module, ModuleType), "the openai SDK's HTTP library was not found"
+    return module
+
+
+#: The HTTP library under the installed openai SDK (``httpx2`` on 3.x, ``httpx`` on 2.x).
+HTTPX: Any = _transport_module()
+
+
+def openai_major() -> int:
+    """The installed openai SDK's major version."""
+    return int(openai.__version__.split(".", 1)[0])
+
+
+def user_agent() -> str:
+    """Our User-Agent: names us and the SDK version underneath."""
+    return f"gw-integrations/{__version__} openai-python/{openai.__version__}"
+
+
+# A per-process salt: cache keys fingerprint the API key without being reversible to it,
+# and without two processes sharing fingerprints.
+_SALT = secrets.token_bytes(16)
+_lock = threading.Lock()
+_sync_clients: dict[tuple[Any, ...], openai.OpenAI] = {}
+_async_clients: weakref.WeakKeyDictionary[AbstractEventLoop, dict[tuple[Any, ...], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _cache_key(settings: Settings) -> tuple[Any, ...]:
+    fingerprint = hmac.new(_SALT, settings.secret().encode(), hashlib.sha256).hexdigest()
+    return (
+        fingerprint,
+        settings.base_url,
+        settings.timeout,
+        settings.connect_timeout,
+        settings.default_headers,
+    )
+
+
+def _timeout(settings: Settings) -> Any:
+    return openai.Timeout(settings.timeout, connect=settings.connect_timeout)
+
+
+def _headers(settings: Settings) -> dict[str, str]:
+    headers = {"User-Agent": user_agent()}
+    headers.update(dict(settings.default_headers))
+    return headers
+
+
+def _build_sync(settings: Settings) -> openai.OpenAI:
+    return openai.OpenAI(
+        api_key=settings.secret(),
+        base_url=settings.api_base,
+        max_retries=0,  # tenacity is the only retry loop
+        timeout=_timeout(settings),
+        default_headers=_headers(settings),
+        http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=_timeout(settings)),
+    )
+
+
+def _build_async(settings: Settings) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        api_key=settings.secret(),
+        base_url=settings.api_base,
+        max_retries=0,  # tenacity is the only retry loop
+        timeout=_timeout(settings),
+        default_headers=_headers(settings),
+        http_client=openai.DefaultAsyncHttpxClient(
+            follow_redirects=False, timeout=_timeout(settings)
+        ),
+    )
+
+
+def sync_client(settings: Settings) -> openai.OpenAI:
+    """The shared sync client for these settings."""
+    key = _cache_key(settings)
+    client = _sync_clients.get(key)
+    if client is None:
+        with _lock:
+            client = _sync_clients.get(key)
+            if client is None:
+                client = _sync_clients[key] = _build_sync(settings)
+    return client
+
+
+def async_client(settings: Settings) -> openai.AsyncOpenAI:
+    """The shared async client for these settings on the running event loop."""
+    loop = get_running_loop()
+    key = _cache_key(settings)
+    per_loop = _async_clients.get(loop)
+    if per_loop is None:
+        per_loop = _async_clients.setdefault(loop, {})
+    client = per_loop.get(key)
+    if client is None:
+        client = per_loop[key] = _build_async(settings)
+    assert isinstance(client, openai.AsyncOpenAI)
+    return client
+
+
+def clear_cache() -> None:
+    """Forget cached clients (tests; or after rotating a key in a long-lived process)."""
+    with _lock:
+        for client in _sync_clients.values():
+            client.close()
+        _sync_clients.clear()
+        _async_clients.clear()

@@ -1,0 +1,355 @@
+"""Typed errors users can catch, and the one place that maps transport failures to them.
+
+The tree::
+
+    GatewayError
+    ├── GatewayAPIError                  the gateway answered with an error status
+    │   ├── BadRequestError              400, 413, 422 (not retried)
+    │   ├── AuthenticationError          401 (not retried)
+    │   ├── PermissionDeniedError        403 (not retried)
+    │   │   └── QuotaExceededError       quota / balance exhausted (any status, not retried)
+    │   ├── NotFoundError                404 (not retried)
+    │   ├── ModelNotFoundError           no channel serves the model (404/503, not retried)
+    │   ├── ConflictError                409 (retried)
+    │   ├── RateLimitError               429 (retried; .retry_after holds the server's wait)
+    │   └── ServerError                  5xx (retried), including HTML error pages
+    ├── GatewayConnectionError           no response: refused, reset, DNS (retried)
+    │   └── GatewayTimeoutError          connect or read timeout (retried)
+    ├── StreamError                      a stream failed after it started (.partial_text)
+    │   ├── StreamInterruptedError       connection lost or error event after the first chunk
+    │   ├── IncompleteStreamError        the stream ended without a finish_reason
+    │   └── StreamStalledError           no chunk within the stall timeout
+    ├── MalformedResponseError           a body or chunk that is not the protocol
+    └── GatewayInputError (ValueError)   refused locally, before any request
+        ├── ParameterError               a parameter the upstream would reject
+        ├── CapabilityError              content the model cannot take (e.g. video)
+        └── PayloadTooLargeError         an image or video over the size limit
+
+Messages never carry the API key, request headers or whole response bodies: only the
+gateway's own ``error.message`` (truncated) and the fields users branch on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "CapabilityError",
+    "ConflictError",
+    "GatewayAPIError",
+    "GatewayConnectionError",
+    "GatewayError",
+    "GatewayInputError",
+    "GatewayTimeoutError",
+    "IncompleteStreamError",
+    "MalformedResponseError",
+    "ModelNotFoundError",
+    "NotFoundError",
+    "ParameterError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ServerError",
+    "StreamError",
+    "StreamInterruptedError",
+    "StreamStalledError",
+    "error_from_body",
+    "error_from_status",
+]
+
+_MAX_MESSAGE = 300
+
+#: ``error.code`` values aggregator gateways use for an exhausted balance or quota.
+QUOTA_CODES = frozenset(
+    {
+        "insufficient_quota",
+        "insufficient_user_quota",
+        "pre_consume_token_quota_failed",
+        "quota_exceeded",
+        "billing_hard_limit_reached",
+    }
+)
+#: ``error.code`` values for "no channel serves this model".
+MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "model_not_available"})
+
+
+class GatewayError(Exception):
+    """Base of every error this library raises on purpose."""
+
+
+class GatewayAPIError(GatewayError):
+    """The gateway answered with an error status.
+
+    ``status_code``, ``code`` (str or None, whatever type the gateway used), ``type``,
+    ``request_id`` and ``retry_after`` (seconds the server asked us to wait, if it did)
+    are there to branch on; the message is the gateway's own, truncated.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        type: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.message = _truncate(message)
+        self.status_code = status_code
+        self.code = code
+        self.type = type
+        self.request_id = request_id
+        self.retry_after = retry_after
+        #: The server's ``x-should-retry`` header, when it sent one.
+        self.should_retry = should_retry
+        self.model = model
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"{self.status_code} " if self.status_code is not None else ""
+        bits = [f"{head}{type(self).__name__}: {self.message}"]
+        if self.code:
+            bits.append(f"code={self.code}")
+        if self.model:
+            bits.append(f"model={self.model}")
+        if self.retry_after is not None:
+            bits.append(f"retry_after={self.retry_after:g}s")
+        if self.request_id:
+            bits.append(f"request_id={self.request_id}")
+        return " | ".join(bits)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructor: teach pickle (and copy, multiprocessing) to rebuild it.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[GatewayAPIError], message: str, state: dict[str, Any]) -> GatewayAPIError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    err.args = (err._render(),)
+    return err
+
+
+class BadRequestError(GatewayAPIError):
+    """400/413/422: the request itself is wrong; retrying cannot help."""
+
+
+class AuthenticationError(GatewayAPIError):
+    """401: the key is missing, wrong or revoked. Check ``GW_API_KEY``."""
+
+
+class PermissionDeniedError(GatewayAPIError):
+    """403: the key may not use this model or pool."""
+
+
+class QuotaExceededError(PermissionDeniedError):
+    """The account's balance or quota is exhausted; retrying cannot help."""
+
+
+class NotFoundError(GatewayAPIError):
+    """404: wrong path. Check ``GW_BASE_URL``."""
+
+
+class ModelNotFoundError(GatewayAPIError):
+    """No channel of the gateway serves this model id (in this pool)."""
+
+
+class ConflictError(GatewayAPIError):
+    """409: a transient conflict upstream; retried."""
+
+
+class RateLimitError(GatewayAPIError):
+    """429 (or a wait the budget cannot afford). ``retry_after`` says how long to wait."""
+
+
+class ServerError(GatewayAPIError):
+    """5xx from the gateway or its proxy (HTML error pages included); retried."""
+
+
+class GatewayConnectionError(GatewayError):
+    """No usable response: connection refused, reset, or closed before the headers."""
+
+
+class GatewayTimeoutError(GatewayConnectionError):
+    """Connect or read timeout before the response (or first chunk) arrived."""
+
+
+class StreamError(GatewayError):
+    """A stream failed after output began; ``partial_text`` holds what had arrived.
+
+    Never retried automatically: tokens already reached the caller.
+    """
+
+    def __init__(self, message: str, *, partial_text: str = "", model: str | None = None) -> None:
+        self.partial_text = partial_text
+        self.model = model
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_stream, (type(self), self.args[0], self.partial_text, self.model))
+
+
+def _rebuild_stream(
+    cls: type[StreamError], message: str, partial_text: str, model: str | None
+) -> StreamError:
+    return cls(message, partial_text=partial_text, model=model)
+
+
+class StreamInterruptedError(StreamError):
+    """The connection broke, or the gateway sent an error event, mid-stream."""
+
+    #: The gateway's error, when the interruption was an ``{"error": ...}`` event.
+    cause: GatewayAPIError | None = None
+
+
+class IncompleteStreamError(StreamError):
+    """The stream ended (with or without ``[DONE]``) but no chunk carried a finish_reason."""
+
+
+class StreamStalledError(StreamError):
+    """No chunk arrived within the stall timeout; the connection was closed."""
+
+
+class MalformedResponseError(GatewayError):
+    """A response body or stream chunk that does not follow the protocol."""
+
+
+class GatewayInputError(GatewayError, ValueError):
+    """Refused locally, before any request: the message says what to change."""
+
+
+class ParameterError(GatewayInputError):
+    """A parameter value the upstream model is known to reject."""
+
+
+class CapabilityError(GatewayInputError):
+    """Content the model cannot take, such as video for a non-Gemini model."""
+
+
+class PayloadTooLargeError(GatewayInputError):
+    """An attachment over the size the gateway accepts inline."""
+
+
+def _truncate(message: str) -> str:
+    message = " ".join(str(message).split())
+    if len(message) > _MAX_MESSAGE:
+        return message[: _MAX_MESSAGE - 1] + "…"
+    return message
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:200].lower()
+    return head.startswith("<!doctype") or head.startswith("<html") or "<html" in head
+
+
+def _html_title(text: str) -> str | None:
+    lowered = text.lower()
+    start = lowered.find("<title>")
+    end = lowered.find("</title>")
+    if start == -1 or end <= start:
+        return None
+    return " ".join(text[start + 7 : end].split()) or None
+
+
+def _parse_error_body(body: Any) -> tuple[str | None, str | None, str | None]:
+    """(message, code, type) from an OpenAI/new-api/LiteLLM/OpenRouter style body."""
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None, None, None
+    if not isinstance(body, dict):
+        return None, None, None
+    err = body.get("error", body)
+    if isinstance(err, str):
+        return err, None, None
+    if not isinstance(err, dict):
+        return None, None, None
+    message = err.get("message")
+    code = err.get("code")
+    etype = err.get("type")
+    return (
+        str(message) if message is not None else None,
+        str(code) if code not in (None, "") else None,
+        str(etype) if etype not in (None, "") else None,
+    )
+
+
+def error_from_body(
+    body: Any,
+    *,
+    status_code: int | None = None,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+    should_retry: bool | None = None,
+    model: str | None = None,
+) -> GatewayAPIError:
+    """Build the typed error for an error body (JSON, HTML or text) and status.
+
+    Also used for ``{"error": ...}`` events inside a stream, where there is no status.
+    """
+    message, code, etype = _parse_error_body(body)
+    if message is None:
+        text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else body
+        if isinstance(text, str) and _looks_like_html(text):
+            title = _html_title(text)
+            message = f"the gateway's proxy answered with an HTML page ({title or 'no title'})"
+        elif isinstance(text, str) and text.strip():
+            message = text
+        else:
+            message = "the gateway answered with an empty error body"
+    cls = _class_for(status_code, code, etype)
+    return cls(
+        message,
+        status_code=status_code,
+        code=code,
+        type=etype,
+        request_id=request_id,
+        retry_after=retry_after,
+        should_retry=should_retry,
+        model=model,
+    )
+
+
+def error_from_status(status_code: int, message: str, **fields: Any) -> GatewayAPIError:
+    """Build the typed error for a status when there is no body worth parsing."""
+    return _class_for(status_code, fields.get("code"), fields.get("type"))(
+        message, status_code=status_code, **fields
+    )
+
+
+def _class_for(status: int | None, code: str | None, etype: str | None) -> type[GatewayAPIError]:
+    lowered = (code or "").lower()
+    if lowered in QUOTA_CODES or (etype or "").lower() in QUOTA_CODES:
+        return QuotaExceededError
+    if lowered in MODEL_NOT_FOUND_CODES:
+        return ModelNotFoundError
+    if status is None:
+        return GatewayAPIError
+    if status in (400, 413, 422):
+        return BadRequestError
+    if status == 401:
+        return AuthenticationError
+    if status == 402:
+        return QuotaExceededError
+    if status == 403:
+        return PermissionDeniedError
+    if status == 404:
+        return NotFoundError
+    if status == 409:
+        return ConflictError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return GatewayAPIError

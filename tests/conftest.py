@@ -1,0 +1,40 @@
+"""Shared fixtures: a canary key, a clean GW_* environment, the SDK version in the header."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from gw_core import client as gw_client
+from gw_core import settings as gw_settings
+
+#: Planted in tests that check the key never leaks; any sighting is a failure.
+CANARY_KEY = "sk-gw-CANARY-7f3a9c1e5b2d4f60a8e1"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return (
+        f"openai {openai.__version__} on {gw_client.HTTPX.__name__} "
+        f"(gw_core.client.HTTPX); pid {os.getpid()}"
+    )
+
+
+@pytest.fixture
+def canary_key() -> str:
+    return CANARY_KEY
+
+
+@pytest.fixture(autouse=True)
+def _clean_gw_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never see the developer's own GW_* variables or earlier tests' warnings."""
+    for name in list(os.environ):
+        if name.startswith("GW_"):
+            monkeypatch.delenv(name)
+    saved = set(gw_settings._warned_hosts)
+    gw_settings._warned_hosts.clear()
+    yield
+    gw_settings._warned_hosts.clear()
+    gw_settings._warned_hosts.update(saved)
