@@ -1,0 +1,470 @@
+"""Sends a shaped request through the openai client, under the one retry loop.
+
+This is where the shared pieces meet: the client factory (transport), the retry policy
+(one tenacity loop, pool failover by attempt number), the error mapping (every openai /
+httpx / httpx2 failure becomes a :mod:`gw_core.errors` type), and the stream rules:
+
+- a stream is retried only until its first delta; that delta is fetched inside the retry
+  loop, so nothing has reached a caller or a callback when a retry happens;
+- after that, failures are typed and carry the partial text: a broken connection or an
+  ``{"error": ...}`` event is :class:`StreamInterruptedError`, silence past
+  ``stream_chunk_timeout`` is :class:`StreamStalledError`, and a stream that ends
+  without a ``finish_reason`` (with or without ``[DONE]``) is :class:`IncompleteStreamError`.
+
+The SDK stays the transport (auth, base URL, headers, connection pools), but we ask it for
+the raw HTTP response and parse JSON and SSE ourselves: the SDK's per-chunk model
+building is most of a stream's client-side cost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+
+from gw_core import errors
+from gw_core.catalog import ModelSpec
+from gw_core.client import HTTPX, async_client, sync_client
+from gw_core.retry import RetryPolicy, parse_retry_after
+from gw_core.settings import Settings
+from gw_core.wire.response import parse_completion
+from gw_core.wire.sse import aiter_sse_data, iter_sse_data
+from gw_core.wire.stream import StreamAccumulator
+from gw_core.wire.types import ChatResult, StreamDelta
+
+__all__ = ["AsyncChatStream", "ChatStream", "Completion", "Gateway", "map_error"]
+
+_PATH = "/chat/completions"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Which model id (and so which pool) answered, after how many attempts."""
+
+    model: str
+    pool: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A finished non-streaming call."""
+
+    result: ChatResult
+    route: Route
+
+
+def _should_retry_header(headers: Mapping[str, str]) -> bool | None:
+    value = headers.get("x-should-retry")
+    if value is None:
+        return None
+    return value.strip().lower() == "true"
+
+
+def map_error(exc: BaseException, *, model: str | None = None) -> BaseException:
+    """The typed error for any failure the SDK or its HTTP library raised."""
+    if isinstance(exc, errors.GatewayError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        response = exc.response
+        headers = response.headers
+        try:
+            body: Any = response.content
+        except Exception:  # a streamed error body that could not be read
+            body = exc.message
+        return errors.error_from_body(
+            body,
+            status_code=exc.status_code,
+            request_id=headers.get("x-request-id"),
+            retry_after=parse_retry_after(headers),
+            should_retry=_should_retry_header(headers),
+            model=model,
+        )
+    if isinstance(exc, (openai.APITimeoutError, HTTPX.TimeoutException)):
+        return errors.GatewayTimeoutError(
+            f"timed out waiting for the gateway ({type(exc).__name__}); raise timeout= "
+            "or stream_chunk_timeout= if the model needs longer"
+        )
+    if isinstance(exc, (openai.APIConnectionError, HTTPX.TransportError)):
+        cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
+        detail = type(cause).__name__ if cause is not None else "connection error"
+        return errors.GatewayConnectionError(f"could not get a response from the gateway: {detail}")
+    return exc
+
+
+def _retryable_event_error(err: errors.GatewayAPIError) -> errors.GatewayAPIError:
+    """An error event (or 200 error body) has no HTTP status: take it from the code.
+
+    Before the first chunk such an error is the upstream failing to start, which is
+    worth a retry unless its code says otherwise.
+    """
+    if err.status_code is not None:
+        return err
+    status = 502
+    if err.code and err.code.isdigit() and 400 <= int(err.code) <= 599:
+        status = int(err.code)
+    payload = {"error": {"message": err.message, "code": err.code, "type": err.type}}
+    return errors.error_from_body(payload, status_code=status, model=err.model)
+
+
+class Gateway:
+    """One configured route to the gateway: settings, retry policy and failover pools.
+
+    Adapters build one per model object and call :meth:`complete` / :meth:`stream` (and
+    the async twins) with a body shaped by :func:`gw_core.wire.params.build_body`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy: RetryPolicy | None = None,
+        pools: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.policy = policy or RetryPolicy()
+        self.pools = tuple(pools)
+        self._stream_timeout = openai.Timeout(
+            settings.stream_chunk_timeout, connect=settings.connect_timeout
+        )
+
+    def __repr__(self) -> str:
+        return f"Gateway({self.settings!r}, pools={self.pools!r})"
+
+    def candidates(self, spec: ModelSpec) -> tuple[ModelSpec, ...]:
+        """The model ids to try in order: the model itself, or one per failover pool."""
+        if not self.pools:
+            return (spec,)
+        return tuple(spec.with_pool(pool) for pool in self.pools)
+
+    def _options(self, headers: Mapping[str, str] | None, stream: bool) -> Any:
+        # The SDK's RequestOptions TypedDict: headers and a per-request timeout only.
+        options: dict[str, Any] = {}
+        if headers:
+            options["headers"] = dict(headers)
+        if stream:
+            options["timeout"] = self._stream_timeout
+        return options
+
+    # -- non-streaming ---------------------------------------------------------------
+
+    def complete(
+        self, body: dict[str, Any], spec: ModelSpec, *, headers: Mapping[str, str] | None = None
+    ) -> Completion:
+        """Send a non-streaming request; retried and failed over per the policy."""
+        candidates = self.candidates(spec)
+        options = self._options(headers, stream=False)
+        client = sync_client(self.settings)
+
+        def attempt(number: int) -> Completion:
+            target = candidates[(number - 1) % len(candidates)]
+            try:
+                response = client.post(
+                    _PATH, cast_to=HTTPX.Response, body=_with_model(body, target), options=options
+                )
+            except Exception as exc:
+                raise map_error(exc, model=target.id) from _cause(exc)
+            return _finish_completion(response.content, target, number)
+
+        return self.policy.call(attempt, model=spec.id)
+
+    async def acomplete(
+        self, body: dict[str, Any], spec: ModelSpec, *, headers: Mapping[str, str] | None = None
+    ) -> Completion:
+        """Async twin of :meth:`complete`."""
+        candidates = self.candidates(spec)
+        options = self._options(headers, stream=False)
+        client = async_client(self.settings)
+
+        async def attempt(number: int) -> Completion:
+            target = candidates[(number - 1) % len(candidates)]
+            try:
+                response = await client.post(
+                    _PATH, cast_to=HTTPX.Response, body=_with_model(body, target), options=options
+                )
+            except Exception as exc:
+                raise map_error(exc, model=target.id) from _cause(exc)
+            return _finish_completion(response.content, target, number)
+
+        return await self.policy.acall(attempt, model=spec.id)
+
+    # -- streaming -------------------------------------------------------------------
+
+    def stream(
+        self, body: dict[str, Any], spec: ModelSpec, *, headers: Mapping[str, str] | None = None
+    ) -> ChatStream:
+        """Open a stream lazily: the request goes out on the first ``next()``."""
+        return ChatStream(self, body, spec, self._options(headers, stream=True))
+
+    def astream(
+        self, body: dict[str, Any], spec: ModelSpec, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncChatStream:
+        """Async twin of :meth:`stream`."""
+        return AsyncChatStream(self, body, spec, self._options(headers, stream=True))
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    # Keep transport causes for debugging; drop SDK status errors, whose text repeats the
+    # whole response body.
+    return None if isinstance(exc, openai.APIStatusError) else exc
+
+
+def _with_model(body: dict[str, Any], target: ModelSpec) -> dict[str, Any]:
+    if body.get("model") == target.id:
+        return body
+    return {**body, "model": target.id}
+
+
+def _finish_completion(content: bytes, target: ModelSpec, attempt: int) -> Completion:
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        raise errors.MalformedResponseError(
+            f"the gateway's response for {target.id} is not JSON "
+            f"({len(content)} bytes starting {content[:40]!r})"
+        ) from None
+    try:
+        result = parse_completion(payload)
+    except errors.GatewayAPIError as err:
+        err.model = target.id
+        raise _retryable_event_error(err) from None
+    return Completion(result, Route(target.id, target.pool, attempt))
+
+
+@dataclass(slots=True)
+class _Opened:
+    response: Any
+    events: Any
+    accumulator: StreamAccumulator
+    first: StreamDelta | None
+    route: Route
+
+
+def _before_first(exc: BaseException, model: str) -> BaseException:
+    """Failures before the first delta: all retryable per the policy's rules."""
+    if isinstance(exc, errors.GatewayAPIError):
+        return _retryable_event_error(exc)
+    return map_error(exc, model=model)
+
+
+def _after_first(exc: BaseException, acc: StreamAccumulator, model: str) -> BaseException:
+    """Failures once output began: typed, carrying the partial text, never retried."""
+    partial = acc.text
+    if isinstance(exc, errors.StreamError | errors.MalformedResponseError):
+        return exc
+    if isinstance(exc, errors.GatewayAPIError):
+        err = errors.StreamInterruptedError(
+            f"the gateway sent an error mid-stream for {model}: {exc.message}",
+            partial_text=partial,
+            model=model,
+        )
+        err.cause = exc
+        return err
+    if isinstance(exc, (openai.APITimeoutError, HTTPX.TimeoutException)):
+        return errors.StreamStalledError(
+            f"no data from the gateway for {model} within the stall timeout; "
+            "raise stream_chunk_timeout= if the model pauses longer",
+            partial_text=partial,
+            model=model,
+        )
+    if isinstance(exc, (openai.APIConnectionError, HTTPX.TransportError)):
+        return errors.StreamInterruptedError(
+            f"the connection broke mid-stream for {model} ({type(exc).__name__})",
+            partial_text=partial,
+            model=model,
+        )
+    return exc
+
+
+class _StreamBase:
+    def __init__(
+        self, gateway: Gateway, body: dict[str, Any], spec: ModelSpec, options: Any
+    ) -> None:
+        self._gateway = gateway
+        self._body = body
+        self._spec = spec
+        self._options = options
+        self._candidates = gateway.candidates(spec)
+        #: Set once the stream is open: which model id / pool is answering.
+        self.route: Route | None = None
+        self._acc: StreamAccumulator | None = None
+
+    def result(self) -> ChatResult:
+        """The assembled message; complete once iteration has finished."""
+        if self._acc is None:
+            raise RuntimeError("the stream has not started")
+        return self._acc.result()
+
+    @property
+    def partial_text(self) -> str:
+        """Text received so far."""
+        return self._acc.text if self._acc is not None else ""
+
+
+class ChatStream(_StreamBase):
+    """Iterator of :class:`StreamDelta`; closes its connection when done, closed or broken."""
+
+    def __init__(
+        self, gateway: Gateway, body: dict[str, Any], spec: ModelSpec, options: Any
+    ) -> None:
+        super().__init__(gateway, body, spec, options)
+        self._gen = self._run()
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> StreamDelta:
+        return next(self._gen)
+
+    def close(self) -> None:
+        """Stop early and release the connection."""
+        self._gen.close()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _open(self, number: int) -> _Opened:
+        target = self._candidates[(number - 1) % len(self._candidates)]
+        client = sync_client(self._gateway.settings)
+        try:
+            response = client.post(
+                _PATH,
+                cast_to=HTTPX.Response,
+                body=_with_model(self._body, target),
+                options=self._options,
+                stream=True,
+            )
+        except Exception as exc:
+            raise map_error(exc, model=target.id) from _cause(exc)
+        acc = StreamAccumulator(model=target.id)
+        try:
+            events = iter_sse_data(response.iter_lines())
+            for chunk in events:
+                delta = acc.add(chunk)
+                if delta is not None:
+                    return _Opened(
+                        response, events, acc, delta, Route(target.id, target.pool, number)
+                    )
+            if acc.finish_reason is not None:
+                return _Opened(response, events, acc, None, Route(target.id, target.pool, number))
+            raise errors.GatewayConnectionError(
+                f"the stream for {target.id} ended before its first chunk"
+            )
+        except BaseException as exc:
+            response.close()
+            mapped = _before_first(exc, target.id)
+            if mapped is exc:
+                raise
+            raise mapped from _cause(exc)
+
+    def _run(self) -> Generator[StreamDelta, None, None]:
+        opened = self._gateway.policy.call(self._open, model=self._spec.id)
+        self.route, self._acc = opened.route, opened.accumulator
+        acc, model = opened.accumulator, opened.route.model
+        try:
+            if opened.first is not None:
+                yield opened.first
+            try:
+                for chunk in opened.events:
+                    delta = acc.add(chunk)
+                    if delta is not None:
+                        yield delta
+                acc.check_complete()
+            except GeneratorExit:
+                raise
+            except Exception as exc:
+                mapped = _after_first(exc, acc, model)
+                if mapped is exc:
+                    raise
+                raise mapped from _cause(exc)
+        finally:
+            opened.response.close()
+
+
+class AsyncChatStream(_StreamBase):
+    """Async iterator of :class:`StreamDelta`; cancellation closes the connection."""
+
+    def __init__(
+        self, gateway: Gateway, body: dict[str, Any], spec: ModelSpec, options: Any
+    ) -> None:
+        super().__init__(gateway, body, spec, options)
+        self._gen = self._run()
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> StreamDelta:
+        return await self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop early and release the connection."""
+        await self._gen.aclose()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _open(self, number: int) -> _Opened:
+        target = self._candidates[(number - 1) % len(self._candidates)]
+        client = async_client(self._gateway.settings)
+        try:
+            response = await client.post(
+                _PATH,
+                cast_to=HTTPX.Response,
+                body=_with_model(self._body, target),
+                options=self._options,
+                stream=True,
+            )
+        except Exception as exc:
+            raise map_error(exc, model=target.id) from _cause(exc)
+        acc = StreamAccumulator(model=target.id)
+        try:
+            events = aiter_sse_data(response.aiter_lines())
+            async for chunk in events:
+                delta = acc.add(chunk)
+                if delta is not None:
+                    return _Opened(
+                        response, events, acc, delta, Route(target.id, target.pool, number)
+                    )
+            if acc.finish_reason is not None:
+                return _Opened(response, events, acc, None, Route(target.id, target.pool, number))
+            raise errors.GatewayConnectionError(
+                f"the stream for {target.id} ended before its first chunk"
+            )
+        except BaseException as exc:
+            await response.aclose()
+            mapped = _before_first(exc, target.id)
+            if mapped is exc:
+                raise
+            raise mapped from _cause(exc)
+
+    async def _run(self) -> AsyncGenerator[StreamDelta, None]:
+        opened = await self._gateway.policy.acall(self._open, model=self._spec.id)
+        self.route, self._acc = opened.route, opened.accumulator
+        acc, model = opened.accumulator, opened.route.model
+        try:
+            if opened.first is not None:
+                yield opened.first
+            try:
+                async for chunk in opened.events:
+                    delta = acc.add(chunk)
+                    if delta is not None:
+                        yield delta
+                acc.check_complete()
+            except GeneratorExit:
+                raise
+            except Exception as exc:
+                mapped = _after_first(exc, acc, model)
+                if mapped is exc:
+                    raise
+                raise mapped from _cause(exc)
+        finally:
+            await opened.response.aclose()
