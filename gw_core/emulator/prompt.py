@@ -1,0 +1,178 @@
+"""Reading a chat request the way the engine needs it: question, context, tool results.
+
+Nothing here knows any particular prompt's wording. The question is the last user turn
+(its last sentence that asks something, when the turn also carries context, as RAG
+templates do); the context is every other piece of text in the conversation, split into
+sentences; relevance is word overlap weighted by how rare a word is in the context.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Prompt", "content_text", "content_words", "pick_relevant", "read_prompt"]
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+_WORD_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])")
+_MIN_SENTENCE_WORDS = 2
+# "file_path: docs/a.md", "page_label: 3": metadata lines, not statements.
+_METADATA_RE = re.compile(r"^[\w .-]{1,40}:\s*\S+$")
+# "Query: ...", "Question: ...": a template's label in front of the question.
+_LABEL_RE = re.compile(r"^\s*[^\W\d_]{1,20}\s*[:：]\s*")
+
+# Function words that carry no topic; enough of them for overlap scoring in English.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves please tell give use using call show let lets get know s t
+    """.split()
+)
+
+
+def content_text(content: Any) -> str:
+    """The text of a message ``content``: a string, or the text parts of a parts list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            part["text"]
+            for part in content
+            if isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+        ]
+        return "\n".join(parts)
+    return ""
+
+
+def media_parts(content: Any) -> int:
+    """How many non-text parts (images, video, audio, files) a message carries."""
+    if not isinstance(content, list):
+        return 0
+    return sum(1 for part in content if isinstance(part, dict) and part.get("type") != "text")
+
+
+def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased, lightly stemmed topic words of ``text`` (stopwords dropped)."""
+    words = []
+    for raw in _WORD_RE.findall(text.lower()):
+        if raw in STOPWORDS or (len(raw) == 1 and raw.isascii()):
+            continue
+        words.append(_stem(raw))
+    return words
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and lines of ``text`` that carry at least a couple of words."""
+    sentences = []
+    for line in text.splitlines():
+        for piece in _SENTENCE_END_RE.split(line):
+            piece = piece.strip()
+            if _METADATA_RE.match(piece):
+                continue
+            if len(_WORD_RE.findall(piece)) >= _MIN_SENTENCE_WORDS:
+                sentences.append(piece)
+    return sentences
+
+
+@dataclass
+class Prompt:
+    """The parts of a request the engine answers from."""
+
+    question: str = ""
+    context: list[str] = field(default_factory=list)
+    #: ``(tool name, result text)`` for tool messages that follow the last assistant turn.
+    tool_results: list[tuple[str, str]] = field(default_factory=list)
+    #: The whole text of the last user turn (values for tool arguments come from here).
+    user_text: str = ""
+    media: int = 0
+
+
+def _question_of(text: str) -> tuple[str, list[str]]:
+    """Split the last user turn into its question and the rest (RAG templates put the
+    retrieved context and the question in one message)."""
+    sentences = split_sentences(text)
+    if len(sentences) <= 1:
+        return text.strip(), []
+    asking = [i for i, s in enumerate(sentences) if s.rstrip().endswith(("?", "？"))]
+    if asking:
+        index = asking[-1]
+    else:
+        # The last sentence with some topic words: a trailing "Answer:" label has none.
+        candidates = [i for i, s in enumerate(sentences) if len(content_words(s)) >= 2]
+        index = candidates[-1] if candidates else len(sentences) - 1
+    return sentences[index], sentences[:index] + sentences[index + 1 :]
+
+
+def read_prompt(messages: Sequence[dict[str, Any]]) -> Prompt:
+    """Find the question, the context sentences and any trailing tool results."""
+    prompt = Prompt()
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    call_names: dict[str, str] = {}
+    for message in messages:
+        for call in message.get("tool_calls") or ():
+            if isinstance(call, dict) and isinstance(call.get("function"), dict):
+                call_names[str(call.get("id"))] = str(call["function"].get("name", "tool"))
+    # Tool results after the last assistant turn are what the model must answer from now.
+    tail = len(messages)
+    while tail > 0 and messages[tail - 1].get("role") == "tool":
+        tail -= 1
+    for message in messages[tail:]:
+        name = call_names.get(str(message.get("tool_call_id")), "tool")
+        prompt.tool_results.append((name, content_text(message.get("content")).strip()))
+    for index, message in enumerate(messages):
+        text = content_text(message.get("content"))
+        if index == last_user:
+            prompt.user_text = text
+            prompt.media = media_parts(message.get("content"))
+            prompt.question, rest = _question_of(text)
+            prompt.context.extend(rest)
+        elif index < tail:
+            prompt.context.extend(split_sentences(text))
+    return prompt
+
+
+def pick_relevant(question: str, sentences: Sequence[str], limit: int = 3) -> list[str]:
+    """The ``limit`` sentences sharing the most (rarity-weighted) words with the question,
+    in their original order; none when nothing overlaps."""
+    wanted = set(content_words(_LABEL_RE.sub("", question, count=1)))
+    if not wanted or not sentences:
+        return []
+    bags = [set(content_words(s)) for s in sentences]
+    frequency: dict[str, int] = {}
+    for bag in bags:
+        for word in bag & wanted:
+            frequency[word] = frequency.get(word, 0) + 1
+    total = len(sentences)
+    scored = []
+    seen: set[str] = set()
+    for index, (sentence, bag) in enumerate(zip(sentences, bags, strict=True)):
+        common = bag & wanted
+        key = sentence.strip().lower()
+        if not common or key in seen or key == question.strip().lower():
+            continue
+        seen.add(key)
+        weight = sum(1.0 + math.log(total / frequency[w]) for w in common)
+        # Prefer focused sentences: a long sentence matching one word ranks lower.
+        scored.append((weight / math.sqrt(1 + len(bag)), index))
+    best = sorted(scored, key=lambda item: (-item[0], item[1]))[:limit]
+    return [sentences[index] for _, index in sorted(best, key=lambda item: item[1])]
