@@ -185,6 +185,13 @@ def _check_tools(body: dict[str, Any]) -> Rejection | None:
     return None
 
 
+#: The placeholders Google documents for tool calls the model did not sign (calls built
+#: by hand, or carried over from another model's turn); Gemini 3 accepts them.
+DUMMY_SIGNATURES = frozenset(
+    {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}
+)
+
+
 def _check_signatures(messages: list[dict[str, Any]]) -> Rejection | None:
     """Gemini 3 wants its thought signatures back on the current turn's tool calls."""
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
@@ -201,7 +208,7 @@ def _check_signatures(messages: list[dict[str, Any]]) -> Rejection | None:
             expected = thought_signature(
                 str(function.get("name")), str(function.get("arguments", ""))
             )
-            if signature != expected:
+            if signature != expected and signature not in DUMMY_SIGNATURES:
                 what = (
                     "is missing a thought_signature"
                     if not signature

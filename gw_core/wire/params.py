@@ -18,11 +18,18 @@ documents, and the only one GPT-5.x accepts.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from ..catalog import Family, ModelSpec
 from ..errors import ParameterError
+
+logger = logging.getLogger("gw_core.wire")
+
+#: Google's documented placeholder signature for a Gemini 3 tool call the model did not
+#: sign itself (a hand-built history, or a turn carried over from another model).
+SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 __all__ = ["build_body"]
 
@@ -250,11 +257,12 @@ def _check_rules(spec: ModelSpec, values: dict[str, Any]) -> None:
 def _history_for(spec: ModelSpec, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop ``extra_content`` from tool calls unless the model is Gemini.
 
-    Only Gemini understands it (Gemini 3 needs its signatures echoed exactly, so for
-    Gemini the history goes untouched). The list is copied only if something changes.
+    Only Gemini understands it. Gemini 3 needs its signatures echoed exactly, so real
+    signatures go untouched there, and unsigned calls get Google's placeholder instead of
+    a 400. The list is copied only if something changes.
     """
     if spec.family is Family.GEMINI:
-        return messages
+        return _sign_unsigned(messages) if spec.thought_signatures else messages
     out: list[dict[str, Any]] | None = None
     for position, message in enumerate(messages):
         calls = message.get("tool_calls") if isinstance(message, dict) else None
@@ -272,3 +280,41 @@ def _history_for(spec: ModelSpec, messages: list[dict[str, Any]]) -> list[dict[s
             ],
         }
     return messages if out is None else out
+
+
+def _signature(call: Any) -> Any:
+    extra = call.get("extra_content") if isinstance(call, dict) else None
+    google = extra.get("google") if isinstance(extra, dict) else None
+    return google.get("thought_signature") if isinstance(google, dict) else None
+
+
+def _sign_unsigned(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give Gemini 3 tool calls that carry no signature Google's documented placeholder."""
+    out: list[dict[str, Any]] | None = None
+    for position, message in enumerate(messages):
+        calls = message.get("tool_calls") if isinstance(message, dict) else None
+        if not calls or not isinstance(calls, list):
+            continue
+        if all(_signature(c) or not isinstance(c, dict) for c in calls):
+            continue
+        if out is None:
+            out = list(messages)
+        signed = []
+        for call in calls:
+            if isinstance(call, dict) and not _signature(call):
+                extra = dict(call.get("extra_content") or {})
+                extra["google"] = {
+                    **(extra.get("google") or {}),
+                    "thought_signature": SKIP_SIGNATURE,
+                }
+                call = {**call, "extra_content": extra}
+            signed.append(call)
+        out[position] = {**message, "tool_calls": signed}
+    if out is None:
+        return messages
+    logger.warning(
+        "tool calls without a Gemini thought signature were sent with Google's placeholder "
+        "(%s); echo the model's own signatures to keep its reasoning across turns",
+        SKIP_SIGNATURE,
+    )
+    return out

@@ -288,3 +288,40 @@ def test_signatures_are_kept_exactly_for_gemini(model: str) -> None:
 def test_messages_must_be_a_list() -> None:
     with pytest.raises(ParameterError, match="list of message dicts"):
         build_body(parse("gpt-5.4"), ({"role": "user", "content": "x"},), {})  # type: ignore[arg-type]
+
+
+def _tool_turn(extra: dict[str, Any] | None) -> list[dict[str, Any]]:
+    call: dict[str, Any] = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "lookup", "arguments": "{}"},
+    }
+    if extra is not None:
+        call["extra_content"] = extra
+    return [
+        {"role": "user", "content": "look it up"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "found"},
+    ]
+
+
+def test_gemini3_unsigned_tool_calls_get_googles_placeholder(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gw_core.wire.params import SKIP_SIGNATURE
+
+    history = _tool_turn(None)
+    with caplog.at_level("WARNING", logger="gw_core.wire"):
+        body = build_body(parse("gemini-3-flash-preview"), history, {})
+    sent = body["messages"][1]["tool_calls"][0]
+    assert sent["extra_content"] == {"google": {"thought_signature": SKIP_SIGNATURE}}
+    assert "extra_content" not in history[1]["tool_calls"][0]  # caller's history untouched
+    assert "placeholder" in caplog.text
+
+
+def test_gemini3_real_signatures_win_and_older_gemini_is_left_alone() -> None:
+    signed = _tool_turn({"google": {"thought_signature": "real=="}})
+    body = build_body(parse("gemini-3.1-pro-preview"), signed, {})
+    assert body["messages"] is signed
+    unsigned = _tool_turn(None)
+    assert build_body(parse("gemini-2.5-pro"), unsigned, {})["messages"] is unsigned

@@ -191,6 +191,20 @@ def test_gemini3_rejects_a_turn_without_the_right_signature(
     assert emu.requests[-1].status == 400
 
 
+@pytest.mark.parametrize(
+    "placeholder", ["skip_thought_signature_validator", "context_engineering_is_the_way_to_go"]
+)
+def test_gemini3_accepts_googles_documented_placeholders(
+    client: openai.OpenAI, placeholder: str
+) -> None:
+    assistant = _signed_turn(client, "gemini-3-flash-preview")
+    assistant["tool_calls"][0]["extra_content"]["google"]["thought_signature"] = placeholder
+    answer = client.chat.completions.create(
+        model="gemini-3-flash-preview", messages=_next_turn(assistant), tools=[LOOKUP]
+    )
+    assert answer.choices[0].message.content
+
+
 def test_gemini3_checks_only_the_current_turn(client: openai.OpenAI) -> None:
     unsigned = {
         "role": "assistant",

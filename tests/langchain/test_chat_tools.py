@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from gw_core.emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
-from langchain_gw import BadRequestError, ChatGateway
+from gw_core.wire.params import SKIP_SIGNATURE
+from langchain_gw import ChatGateway
 from langchain_gw._convert import EXTRA_CONTENT_KEY
 from langchain_gw._structured import build_structured
 from tests.langchain.conftest import MakeLLM
@@ -155,11 +156,12 @@ def test_gemini3_thought_signatures_round_trip(
     sent = gateway_emulator.requests[-1].body["messages"][1]["tool_calls"][0]
     assert sent["extra_content"] == signature
 
-    # Without the signature Gemini 3 (and the emulator, like it) answers 400: the round
-    # trip above is what made the second turn work.
+    # A history without the signature (hand-built, or from another model) goes out with
+    # Google's documented placeholder instead of earning a 400; the real one always wins.
     stripped = AIMessage(content="", tool_calls=first.tool_calls)
-    with pytest.raises(BadRequestError, match="thought_signature"):
-        make_llm("gemini-3.1-pro-preview").invoke([question, stripped, result])
+    make_llm("gemini-3.1-pro-preview").invoke([question, stripped, result])
+    sent = gateway_emulator.requests[-1].body["messages"][1]["tool_calls"][0]
+    assert sent["extra_content"] == {"google": {"thought_signature": SKIP_SIGNATURE}}
 
 
 def test_signatures_are_not_sent_to_other_families(

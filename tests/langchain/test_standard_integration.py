@@ -170,9 +170,9 @@ class TestClaudeIntegration(_Base):
 
 
 class TestGeminiIntegration(_Base):
-    # Gemini 2.5: the Gemini dialect (index-less tool deltas, cumulative usage on every
-    # chunk, keep-alives, "stop" on tool turns). Not Gemini 3: several standard tests
-    # send hand-made tool-call histories with no thought signature, which Gemini 3 (and
-    # the emulator) answers with 400; signed round trips are in test_chat_tools.
-    model_id = "gemini-2.5-pro"
+    # Gemini 3: the Gemini dialect (index-less tool deltas, cumulative usage on every
+    # chunk, keep-alives, "stop" on tool turns) plus thought signatures. Standard tests
+    # that hand-build tool-call histories pass because unsigned calls get Google's
+    # documented placeholder; signed round trips are in test_chat_tools.
+    model_id = "gemini-3-flash-preview"
     override_id = "gemini-2.5-flash-lite"
