@@ -72,6 +72,21 @@ def _cache_key(settings: Settings) -> tuple[Any, ...]:
     )
 
 
+_ssl_context: Any = None
+_ssl_lock = threading.Lock()  # not _lock: sync_client holds that while it builds a client
+
+
+def _shared_ssl_context() -> Any:
+    """One TLS context per process: building one costs ~30 ms, and an app that calls
+    ``asyncio.run`` per request would otherwise pay it for every new event loop."""
+    global _ssl_context
+    if _ssl_context is None:
+        with _ssl_lock:
+            if _ssl_context is None:
+                _ssl_context = HTTPX.create_ssl_context()
+    return _ssl_context
+
+
 def _timeout(settings: Settings) -> Any:
     return openai.Timeout(settings.timeout, connect=settings.connect_timeout)
 
@@ -89,7 +104,9 @@ def _build_sync(settings: Settings) -> openai.OpenAI:
         max_retries=0,  # tenacity is the only retry loop
         timeout=_timeout(settings),
         default_headers=_headers(settings),
-        http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=_timeout(settings)),
+        http_client=openai.DefaultHttpxClient(
+            follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
+        ),
     )
 
 
@@ -101,7 +118,7 @@ def _build_async(settings: Settings) -> openai.AsyncOpenAI:
         timeout=_timeout(settings),
         default_headers=_headers(settings),
         http_client=openai.DefaultAsyncHttpxClient(
-            follow_redirects=False, timeout=_timeout(settings)
+            follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
         ),
     )
 

@@ -74,3 +74,18 @@ def test_async_clients_are_per_event_loop() -> None:
     assert one is not two
     del one, two
     gc.collect()
+
+
+def test_one_tls_context_per_process() -> None:
+    sync = gw_client.sync_client(_settings())
+    s = _settings()
+
+    async def get() -> openai.AsyncOpenAI:
+        return gw_client.async_client(s)
+
+    one, two = asyncio.run(get()), asyncio.run(get())
+    contexts = {id(gw_client._shared_ssl_context())}
+    for c in (sync, one, two):
+        pool = c._client._transport._pool
+        contexts.add(id(pool._ssl_context))
+    assert len(contexts) == 1
