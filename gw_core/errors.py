@@ -59,6 +59,8 @@ __all__ = [
     "StreamStalledError",
     "error_from_body",
     "error_from_status",
+    "register_secret",
+    "scrub",
 ]
 
 _MAX_MESSAGE = 300
@@ -191,7 +193,7 @@ class StreamError(GatewayError):
     def __init__(self, message: str, *, partial_text: str = "", model: str | None = None) -> None:
         self.partial_text = partial_text
         self.model = model
-        super().__init__(message)
+        super().__init__(scrub(message))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_stream, (type(self), self.args[0], self.partial_text, self.model))
@@ -238,8 +240,28 @@ class PayloadTooLargeError(GatewayInputError):
     """An attachment over the size the gateway accepts inline."""
 
 
+# Keys in use in this process. Gateways sometimes echo the key in an error message
+# ("Incorrect API key provided: sk-..."); every message is scrubbed of them here, the one
+# place all our errors are built.
+_SECRETS: set[str] = set()
+
+
+def register_secret(secret: str) -> None:
+    """Remember a key so that no error message built in this process can carry it."""
+    if len(secret) >= 8:
+        _SECRETS.add(secret)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every registered key replaced by ``***``."""
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
 def _truncate(message: str) -> str:
-    message = " ".join(str(message).split())
+    message = scrub(" ".join(str(message).split()))
     if len(message) > _MAX_MESSAGE:
         return message[: _MAX_MESSAGE - 1] + "…"
     return message

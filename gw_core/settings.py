@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from gw_core.errors import GatewayInputError
+from gw_core.errors import GatewayInputError, register_secret
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -160,6 +160,7 @@ class Settings:
                 raise GatewayInputError(
                     f"GW_TIMEOUT must be a number of seconds; got {os.environ[ENV_TIMEOUT]!r}"
                 ) from None
+        register_secret(key.strip())
         values: dict[str, Any] = {"api_key": SecretStr(key.strip()), "base_url": url}
         for name, value in (
             ("timeout", timeout),

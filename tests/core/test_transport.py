@@ -304,3 +304,18 @@ async def test_cancelling_an_async_stream_closes_the_connection(
         await asyncio.sleep(0.02)
     assert emu.requests[0].disconnected_early
     assert emu.request_count == 1
+
+
+def test_a_key_echoed_by_the_gateway_never_reaches_the_error(emu: GatewayEmulator) -> None:
+    gw = _gateway(emu, Sleeps())
+    key = gw.settings.secret()
+    emu.inject(Fault.status(401, message=f"Incorrect API key provided: {key}. Check it."))
+    with pytest.raises(errors.AuthenticationError) as info:
+        gw.complete(_body("gpt-5.4"), parse("gpt-5.4"))
+    assert key not in str(info.value) and key not in info.value.message
+    assert "Incorrect API key provided: ***" in str(info.value)
+    emu.inject(Fault.error_event(1, message=f"bad key {key}"))
+    with pytest.raises(errors.StreamInterruptedError) as stream_info:
+        list(gw.stream(_body("gpt-5.4", stream=True), parse("gpt-5.4")))
+    assert key not in str(stream_info.value)
+    assert stream_info.value.cause is not None and key not in str(stream_info.value.cause)
