@@ -24,21 +24,54 @@ $(VENV2)/.installed: pyproject.toml
 	touch $@
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check gw_core langchain_gw llamaindex_gw tests bench
-	$(VENV)/bin/ruff format --check gw_core langchain_gw llamaindex_gw tests bench
+	$(VENV)/bin/ruff check gw_core langchain_gw llamaindex_gw gw_demo tests bench
+	$(VENV)/bin/ruff format --check gw_core langchain_gw llamaindex_gw gw_demo tests bench
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
+# The notebooks run top to bottom on the emulator (nbmake), in each venv's own kernel.
 pytest: $(VENV)/.installed
 	@$(VENV)/bin/python -c "import openai; print('== pytest on openai', openai.__version__)"
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest tests --nbmake notebooks
 
 pytest-openai2: $(VENV2)/.installed
 	@$(VENV2)/bin/python -c "import openai; print('== pytest on openai', openai.__version__)"
-	$(VENV2)/bin/python -m pytest
+	$(VENV2)/bin/python -m pytest tests --nbmake notebooks
 
 test: lint typecheck pytest pytest-openai2
 
+# The RAG demo: on the embedded emulator without GW_API_KEY, on the gateway with it.
+demo: $(VENV)/.installed
+	$(VENV)/bin/gw demo
+
 clean:
 	rm -rf $(VENV) $(VENV2) .mypy_cache .ruff_cache
+
+# --- benchmarks (issue 8) -----------------------------------------------------------------
+# The peers' pins conflict, so each side gets its own venv beside our package:
+#   .venv-bench          our package + langchain-openai on openai 3.x (+ matplotlib, py-spy)
+#   .venv-bench-openai2  our package + llama-index-llms-openai-like, which pins openai < 3
+#                        (+ httpx-aiohttp: the aiohttp-transport reference row)
+# `make bench BENCH_ARGS=--quick` is a short trial run (figures not for the docs).
+BENCH_VENV := .venv-bench
+BENCH_VENV2 := .venv-bench-openai2
+BENCH_ARGS ?=
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q "uv==$(UV_VERSION)"
+	$(BENCH_VENV)/bin/python -m uv pip install -q --python $(BENCH_VENV)/bin/python -e ".[langchain]" \
+		"openai>=3,<4" "langchain-openai==1.7.4" "matplotlib==3.11.2" "py-spy==0.4.3"
+	touch $@
+
+$(BENCH_VENV2)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV2)
+	$(BENCH_VENV2)/bin/python -m pip install -q "uv==$(UV_VERSION)"
+	$(BENCH_VENV2)/bin/python -m uv pip install -q --python $(BENCH_VENV2)/bin/python -e ".[llamaindex]" \
+		"openai>=2,<3" "llama-index-llms-openai-like==0.8.1" "httpx-aiohttp==0.2.0"
+	touch $@
+
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed $(BENCH_VENV2)/.installed
+	$(BENCH_VENV)/bin/python bench/run.py --venv $(BENCH_VENV) --venv-openai2 $(BENCH_VENV2) \
+		--project-venv $(VENV) $(BENCH_ARGS)
