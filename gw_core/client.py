@@ -13,12 +13,14 @@ the API key, never the key itself. Async clients are cached per event loop, beca
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 import threading
 import weakref
 from asyncio import AbstractEventLoop, get_running_loop
+from collections.abc import AsyncGenerator
 from types import ModuleType
 from typing import Any
 
@@ -28,7 +30,15 @@ from openai import _base_client
 from gw_core._version import __version__
 from gw_core.settings import Settings
 
-__all__ = ["HTTPX", "async_client", "openai_major", "sync_client", "user_agent"]
+__all__ = [
+    "HTTPX",
+    "aclose_clients",
+    "async_client",
+    "clear_cache",
+    "openai_major",
+    "sync_client",
+    "user_agent",
+]
 
 
 def _transport_module() -> ModuleType:
@@ -56,9 +66,10 @@ def user_agent() -> str:
 _SALT = secrets.token_bytes(16)
 _lock = threading.Lock()
 _sync_clients: dict[tuple[Any, ...], openai.OpenAI] = {}
-_async_clients: weakref.WeakKeyDictionary[AbstractEventLoop, dict[tuple[Any, ...], Any]] = (
-    weakref.WeakKeyDictionary()
-)
+# loop -> cache key -> (client, the async generator that closes it with the loop)
+_async_clients: weakref.WeakKeyDictionary[
+    AbstractEventLoop, dict[tuple[Any, ...], tuple[openai.AsyncOpenAI, AsyncGenerator[None, None]]]
+] = weakref.WeakKeyDictionary()
 
 
 def _cache_key(settings: Settings) -> tuple[Any, ...]:
@@ -136,21 +147,64 @@ def sync_client(settings: Settings) -> openai.OpenAI:
 
 
 def async_client(settings: Settings) -> openai.AsyncOpenAI:
-    """The shared async client for these settings on the running event loop."""
+    """The shared async client for these settings on the running event loop.
+
+    A client's pooled connections belong to its loop, and the loop is kept alive by them,
+    so the client is closed when its loop shuts down (``asyncio.run`` and pytest-asyncio
+    finalize async generators then: see :func:`_close_with_loop`). Loops that end without
+    that step are dropped from the cache the next time a client is built.
+    """
     loop = get_running_loop()
     key = _cache_key(settings)
     per_loop = _async_clients.get(loop)
-    if per_loop is None:
-        per_loop = _async_clients.setdefault(loop, {})
-    client = per_loop.get(key)
-    if client is None:
-        client = per_loop[key] = _build_async(settings)
-    assert isinstance(client, openai.AsyncOpenAI)
+    if per_loop is not None:
+        entry = per_loop.get(key)
+        if entry is not None:
+            return entry[0]
+    _forget_closed_loops()
+    client = _build_async(settings)
+    closer = _close_with_loop(loop, key, client)
+    _async_clients.setdefault(loop, {})[key] = (client, closer)
+    # Step the closer to its first ``yield`` right here (it awaits nothing before it):
+    # from then on the loop tracks it and ``shutdown_asyncgens()`` will ``aclose()`` it.
+    step: Any = closer.__anext__()
+    with contextlib.suppress(StopIteration):
+        step.send(None)
     return client
 
 
+async def _close_with_loop(
+    loop: AbstractEventLoop, key: tuple[Any, ...], client: openai.AsyncOpenAI
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        per_loop = _async_clients.get(loop)
+        if per_loop is not None and per_loop.get(key, (None,))[0] is client:
+            del per_loop[key]
+            if not per_loop:
+                _async_clients.pop(loop, None)
+        await client.close()
+
+
+def _forget_closed_loops() -> None:
+    for loop in [loop for loop in list(_async_clients) if loop.is_closed()]:
+        _async_clients.pop(loop, None)
+
+
+async def aclose_clients() -> None:
+    """Close the running loop's cached clients now (e.g. before a long idle period)."""
+    per_loop = _async_clients.pop(get_running_loop(), {})
+    for client, closer in per_loop.values():
+        await client.close()
+        await closer.aclose()
+
+
 def clear_cache() -> None:
-    """Forget cached clients (tests; or after rotating a key in a long-lived process)."""
+    """Close cached sync clients and forget every cached client (tests; key rotation).
+
+    Async clients of a running loop are better closed with :func:`aclose_clients`.
+    """
     with _lock:
         for client in _sync_clients.values():
             client.close()

@@ -161,12 +161,7 @@ class Gateway:
 
         def attempt(number: int) -> Completion:
             target = candidates[(number - 1) % len(candidates)]
-            try:
-                response = client.post(
-                    _PATH, cast_to=HTTPX.Response, body=_with_model(body, target), options=options
-                )
-            except Exception as exc:
-                raise map_error(exc, model=target.id) from _cause(exc)
+            response = _post(client, target, _with_model(body, target), options, stream=False)
             return _finish_completion(response.content, target, number)
 
         return self.policy.call(attempt, model=spec.id)
@@ -181,12 +176,9 @@ class Gateway:
 
         async def attempt(number: int) -> Completion:
             target = candidates[(number - 1) % len(candidates)]
-            try:
-                response = await client.post(
-                    _PATH, cast_to=HTTPX.Response, body=_with_model(body, target), options=options
-                )
-            except Exception as exc:
-                raise map_error(exc, model=target.id) from _cause(exc)
+            response = await _apost(
+                client, target, _with_model(body, target), options, stream=False
+            )
             return _finish_completion(response.content, target, number)
 
         return await self.policy.acall(attempt, model=spec.id)
@@ -210,6 +202,41 @@ def _cause(exc: BaseException) -> BaseException | None:
     # Keep transport causes for debugging; drop SDK status errors, whose text repeats the
     # whole response body.
     return None if isinstance(exc, openai.APIStatusError) else exc
+
+
+def _typed(failure: BaseException, model: str) -> BaseException:
+    mapped = map_error(failure, model=model)
+    if mapped is not failure:
+        mapped.__cause__ = _cause(failure)
+        mapped.__suppress_context__ = True
+    return mapped
+
+
+# The typed error is raised outside the ``except`` block on purpose: raised inside it,
+# Python would chain the SDK's exception as ``__context__``, and that one's text repeats
+# the whole response body (which can echo the key back).
+
+
+def _post(
+    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, *, stream: bool
+) -> Any:
+    try:
+        return client.post(_PATH, cast_to=HTTPX.Response, body=body, options=options, stream=stream)
+    except Exception as exc:
+        failure: BaseException = exc
+    raise _typed(failure, target.id)
+
+
+async def _apost(
+    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, *, stream: bool
+) -> Any:
+    try:
+        return await client.post(
+            _PATH, cast_to=HTTPX.Response, body=body, options=options, stream=stream
+        )
+    except Exception as exc:
+        failure: BaseException = exc
+    raise _typed(failure, target.id)
 
 
 def _with_model(body: dict[str, Any], target: ModelSpec) -> dict[str, Any]:
@@ -332,16 +359,9 @@ class ChatStream(_StreamBase):
     def _open(self, number: int) -> _Opened:
         target = self._candidates[(number - 1) % len(self._candidates)]
         client = sync_client(self._gateway.settings)
-        try:
-            response = client.post(
-                _PATH,
-                cast_to=HTTPX.Response,
-                body=_with_model(self._body, target),
-                options=self._options,
-                stream=True,
-            )
-        except Exception as exc:
-            raise map_error(exc, model=target.id) from _cause(exc)
+        response = _post(
+            client, target, _with_model(self._body, target), self._options, stream=True
+        )
         acc = StreamAccumulator(model=target.id)
         try:
             events = iter_sse_data(response.iter_lines())
@@ -415,16 +435,9 @@ class AsyncChatStream(_StreamBase):
     async def _open(self, number: int) -> _Opened:
         target = self._candidates[(number - 1) % len(self._candidates)]
         client = async_client(self._gateway.settings)
-        try:
-            response = await client.post(
-                _PATH,
-                cast_to=HTTPX.Response,
-                body=_with_model(self._body, target),
-                options=self._options,
-                stream=True,
-            )
-        except Exception as exc:
-            raise map_error(exc, model=target.id) from _cause(exc)
+        response = await _apost(
+            client, target, _with_model(self._body, target), self._options, stream=True
+        )
         acc = StreamAccumulator(model=target.id)
         try:
             events = aiter_sse_data(response.aiter_lines())

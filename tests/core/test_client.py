@@ -89,3 +89,22 @@ def test_one_tls_context_per_process() -> None:
         pool = c._client._transport._pool
         contexts.add(id(pool._ssl_context))
     assert len(contexts) == 1
+
+
+def test_async_clients_close_with_their_event_loop() -> None:
+    s = _settings()
+
+    async def use() -> openai.AsyncOpenAI:
+        return gw_client.async_client(s)
+
+    clients = [asyncio.run(use()) for _ in range(3)]
+    gc.collect()
+    assert not gw_client._async_clients  # no loop kept alive by its cached client
+    assert all(c.is_closed() for c in clients)
+
+
+async def test_aclose_clients_closes_the_running_loops_clients() -> None:
+    c = gw_client.async_client(_settings())
+    await gw_client.aclose_clients()
+    assert c.is_closed()
+    assert gw_client.async_client(_settings()) is not c

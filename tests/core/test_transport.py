@@ -314,6 +314,8 @@ def test_a_key_echoed_by_the_gateway_never_reaches_the_error(emu: GatewayEmulato
         gw.complete(_body("gpt-5.4"), parse("gpt-5.4"))
     assert key not in str(info.value) and key not in info.value.message
     assert "Incorrect API key provided: ***" in str(info.value)
+    # The SDK's own exception (whose text repeats the body) is not chained on at all.
+    assert info.value.__context__ is None and info.value.__cause__ is None
     emu.inject(Fault.error_event(1, message=f"bad key {key}"))
     with pytest.raises(errors.StreamInterruptedError) as stream_info:
         list(gw.stream(_body("gpt-5.4", stream=True), parse("gpt-5.4")))
