@@ -52,13 +52,13 @@ clean:
 # The peers' pins conflict, so each side gets its own venv beside our package:
 #   .venv-bench          our package + langchain-openai on openai 3.x (+ matplotlib, py-spy)
 #   .venv-bench-openai2  our package + llama-index-llms-openai-like, which pins openai < 3
-#                        (+ httpx-aiohttp: the aiohttp-transport reference row)
 # `make bench BENCH_ARGS=--quick` is a short trial run (figures not for the docs).
 BENCH_VENV := .venv-bench
 BENCH_VENV2 := .venv-bench-openai2
 BENCH_ARGS ?=
 
 $(BENCH_VENV)/.installed: pyproject.toml
+	rm -rf $(BENCH_VENV)
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q "uv==$(UV_VERSION)"
 	$(BENCH_VENV)/bin/python -m uv pip install -q --python $(BENCH_VENV)/bin/python -e ".[langchain]" \
@@ -66,12 +66,27 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	touch $@
 
 $(BENCH_VENV2)/.installed: pyproject.toml
+	rm -rf $(BENCH_VENV2)
 	$(PYTHON) -m venv $(BENCH_VENV2)
 	$(BENCH_VENV2)/bin/python -m pip install -q "uv==$(UV_VERSION)"
 	$(BENCH_VENV2)/bin/python -m uv pip install -q --python $(BENCH_VENV2)/bin/python -e ".[llamaindex]" \
-		"openai>=2,<3" "llama-index-llms-openai-like==0.8.1" "httpx-aiohttp==0.2.0"
+		"openai>=2,<3" "llama-index-llms-openai-like==0.8.1"
 	touch $@
 
 bench: $(VENV)/.installed $(BENCH_VENV)/.installed $(BENCH_VENV2)/.installed
 	$(BENCH_VENV)/bin/python bench/run.py --venv $(BENCH_VENV) --venv-openai2 $(BENCH_VENV2) \
 		--project-venv $(VENV) $(BENCH_ARGS)
+
+# --- reliability report (issue 7) -----------------------------------------------------------
+# Runs tests/reliability in both venvs, each recording what every case observed (requests
+# the emulator saw, waits, outcome) into JSON, then renders docs/reliability.md from both
+# runs. A failing test stops the target: no report is written from a red run.
+RELIABILITY_RESULTS := build/reliability
+
+reliability-report: $(VENV)/.installed $(VENV2)/.installed
+	@mkdir -p $(RELIABILITY_RESULTS)
+	rm -f $(RELIABILITY_RESULTS)/openai3.json $(RELIABILITY_RESULTS)/openai2.json
+	GW_RELIABILITY_RESULTS=$(RELIABILITY_RESULTS)/openai3.json $(VENV)/bin/python -m pytest tests/reliability -q
+	GW_RELIABILITY_RESULTS=$(RELIABILITY_RESULTS)/openai2.json $(VENV2)/bin/python -m pytest tests/reliability -q
+	$(VENV)/bin/python -m tests.reliability.report $(RELIABILITY_RESULTS)/openai3.json \
+		$(RELIABILITY_RESULTS)/openai2.json --output docs/reliability.md

@@ -3,7 +3,7 @@
 The SDK is only the transport: its own retries are off (``max_retries=0``: tenacity in
 :mod:`gw_core.retry` is the one loop) and redirects are not followed (a redirect to
 another host would carry the Authorization header along). openai 2.x runs on ``httpx``,
-3.x on ``httpx2``; :data:`HTTPX` is whichever the installed SDK uses, so the rest of the
+3.x on ``httpx2``; :func:`httpx_module` is whichever the installed SDK uses, so the rest of the
 code never names either.
 
 Clients are cached so connection pools are reused. The cache key holds a keyed hash of
@@ -21,43 +21,59 @@ import threading
 import weakref
 from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import AsyncGenerator
+from functools import cache
 from types import ModuleType
-from typing import Any
-
-import openai
-from openai import _base_client
+from typing import TYPE_CHECKING, Any
 
 from gw_core._version import __version__
 from gw_core.settings import Settings
 
+if TYPE_CHECKING:
+    import openai
+
 __all__ = [
-    "HTTPX",
     "aclose_clients",
     "async_client",
     "clear_cache",
+    "httpx_module",
     "openai_major",
     "sync_client",
     "user_agent",
 ]
 
 
-def _transport_module() -> ModuleType:
+@cache
+def httpx_module() -> ModuleType:
+    """The HTTP library under the installed openai SDK (``httpx2`` on 3.x, ``httpx`` on 2.x).
+
+    Looked up on first use, like the SDK itself: ``import openai`` is ~0.4-0.9 s, most
+    of an adapter's import time, and an app pays it only when it first talks to the
+    gateway (the catalog, settings and errors need none of it).
+    """
+    from openai import _base_client
+
     module = getattr(_base_client, "httpx2", None) or getattr(_base_client, "httpx", None)
     assert isinstance(module, ModuleType), "the openai SDK's HTTP library was not found"
     return module
 
 
-#: The HTTP library under the installed openai SDK (``httpx2`` on 3.x, ``httpx`` on 2.x).
-HTTPX: Any = _transport_module()
+def __getattr__(name: str) -> Any:
+    if name == "HTTPX":  # the module-level spelling of httpx_module()
+        return httpx_module()
+    raise AttributeError(f"module 'gw_core.client' has no attribute {name!r}")
 
 
 def openai_major() -> int:
     """The installed openai SDK's major version."""
+    import openai
+
     return int(openai.__version__.split(".", 1)[0])
 
 
 def user_agent() -> str:
     """Our User-Agent: names us and the SDK version underneath."""
+    import openai
+
     return f"gw-integrations/{__version__} openai-python/{openai.__version__}"
 
 
@@ -94,11 +110,13 @@ def _shared_ssl_context() -> Any:
     if _ssl_context is None:
         with _ssl_lock:
             if _ssl_context is None:
-                _ssl_context = HTTPX.create_ssl_context()
+                _ssl_context = httpx_module().create_ssl_context()
     return _ssl_context
 
 
 def _timeout(settings: Settings) -> Any:
+    import openai
+
     return openai.Timeout(settings.timeout, connect=settings.connect_timeout)
 
 
@@ -109,6 +127,8 @@ def _headers(settings: Settings) -> dict[str, str]:
 
 
 def _build_sync(settings: Settings) -> openai.OpenAI:
+    import openai
+
     return openai.OpenAI(
         api_key=settings.secret(),
         base_url=settings.api_base,
@@ -122,6 +142,8 @@ def _build_sync(settings: Settings) -> openai.OpenAI:
 
 
 def _build_async(settings: Settings) -> openai.AsyncOpenAI:
+    import openai
+
     return openai.AsyncOpenAI(
         api_key=settings.secret(),
         base_url=settings.api_base,

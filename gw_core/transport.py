@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-
-import openai
 
 from gw_core import errors
 from gw_core.catalog import ModelSpec
-from gw_core.client import HTTPX, async_client, sync_client
+from gw_core.client import async_client, httpx_module, sync_client
 from gw_core.retry import RetryPolicy, parse_retry_after
 from gw_core.settings import Settings
 from gw_core.wire.response import parse_completion
@@ -57,6 +56,31 @@ class Completion:
     route: Route
 
 
+@dataclass(frozen=True, slots=True)
+class _SDK:
+    """The SDK's exception classes, looked up once the SDK is first needed."""
+
+    status_error: type[BaseException]
+    timeouts: tuple[type[BaseException], ...]
+    connection_errors: tuple[type[BaseException], ...]
+    connection_error: type[BaseException]
+    timeout: Any
+
+
+@cache
+def _sdk() -> _SDK:
+    import openai
+
+    httpx = httpx_module()
+    return _SDK(
+        status_error=openai.APIStatusError,
+        timeouts=(openai.APITimeoutError, httpx.TimeoutException),
+        connection_errors=(openai.APIConnectionError, httpx.TransportError),
+        connection_error=openai.APIConnectionError,
+        timeout=openai.Timeout,
+    )
+
+
 def _should_retry_header(headers: Mapping[str, str]) -> bool | None:
     value = headers.get("x-should-retry")
     if value is None:
@@ -68,28 +92,29 @@ def map_error(exc: BaseException, *, model: str | None = None) -> BaseException:
     """The typed error for any failure the SDK or its HTTP library raised."""
     if isinstance(exc, errors.GatewayError):
         return exc
-    if isinstance(exc, openai.APIStatusError):
-        response = exc.response
+    sdk = _sdk()
+    if isinstance(exc, sdk.status_error):
+        response = exc.response  # type: ignore[attr-defined]
         headers = response.headers
         try:
             body: Any = response.content
         except Exception:  # a streamed error body that could not be read
-            body = exc.message
+            body = exc.message  # type: ignore[attr-defined]
         return errors.error_from_body(
             body,
-            status_code=exc.status_code,
+            status_code=exc.status_code,  # type: ignore[attr-defined]
             request_id=headers.get("x-request-id"),
             retry_after=parse_retry_after(headers),
             should_retry=_should_retry_header(headers),
             model=model,
         )
-    if isinstance(exc, (openai.APITimeoutError, HTTPX.TimeoutException)):
+    if isinstance(exc, sdk.timeouts):
         return errors.GatewayTimeoutError(
             f"timed out waiting for the gateway ({type(exc).__name__}); raise timeout= "
             "or stream_chunk_timeout= if the model needs longer"
         )
-    if isinstance(exc, (openai.APIConnectionError, HTTPX.TransportError)):
-        cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
+    if isinstance(exc, sdk.connection_errors):
+        cause = exc.__cause__ if isinstance(exc, sdk.connection_error) else exc
         detail = type(cause).__name__ if cause is not None else "connection error"
         return errors.GatewayConnectionError(f"could not get a response from the gateway: {detail}")
     return exc
@@ -127,7 +152,7 @@ class Gateway:
         self.settings = settings
         self.policy = policy or RetryPolicy()
         self.pools = tuple(pools)
-        self._stream_timeout = openai.Timeout(
+        self._stream_timeout = _sdk().timeout(
             settings.stream_chunk_timeout, connect=settings.connect_timeout
         )
 
@@ -201,7 +226,7 @@ class Gateway:
 def _cause(exc: BaseException) -> BaseException | None:
     # Keep transport causes for debugging; drop SDK status errors, whose text repeats the
     # whole response body.
-    return None if isinstance(exc, openai.APIStatusError) else exc
+    return None if isinstance(exc, _sdk().status_error) else exc
 
 
 def _typed(failure: BaseException, model: str) -> BaseException:
@@ -221,7 +246,9 @@ def _post(
     client: Any, target: ModelSpec, body: dict[str, Any], options: Any, *, stream: bool
 ) -> Any:
     try:
-        return client.post(_PATH, cast_to=HTTPX.Response, body=body, options=options, stream=stream)
+        return client.post(
+            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=stream
+        )
     except Exception as exc:
         failure: BaseException = exc
     raise _typed(failure, target.id)
@@ -232,7 +259,7 @@ async def _apost(
 ) -> Any:
     try:
         return await client.post(
-            _PATH, cast_to=HTTPX.Response, body=body, options=options, stream=stream
+            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=stream
         )
     except Exception as exc:
         failure: BaseException = exc
@@ -264,6 +291,7 @@ def _finish_completion(content: bytes, target: ModelSpec, attempt: int) -> Compl
 @dataclass(slots=True)
 class _Opened:
     response: Any
+    lines: Any
     events: Any
     accumulator: StreamAccumulator
     first: StreamDelta | None
@@ -290,20 +318,47 @@ def _after_first(exc: BaseException, acc: StreamAccumulator, model: str) -> Base
         )
         err.cause = exc
         return err
-    if isinstance(exc, (openai.APITimeoutError, HTTPX.TimeoutException)):
+    sdk = _sdk()
+    if isinstance(exc, sdk.timeouts):
         return errors.StreamStalledError(
             f"no data from the gateway for {model} within the stall timeout; "
             "raise stream_chunk_timeout= if the model pauses longer",
             partial_text=partial,
             model=model,
         )
-    if isinstance(exc, (openai.APIConnectionError, HTTPX.TransportError)):
+    if isinstance(exc, sdk.connection_errors):
         return errors.StreamInterruptedError(
             f"the connection broke mid-stream for {model} ({type(exc).__name__})",
             partial_text=partial,
             model=model,
         )
     return exc
+
+
+# After ``[DONE]`` normally only the end of the chunked body is left. Reading it lets the
+# connection go back to the pool (closing early drops it: one new TCP/TLS handshake per
+# stream). The cap bounds a gateway that keeps talking after ``[DONE]``.
+_DRAIN_LINES = 16
+
+
+def _drain(lines: Any) -> None:
+    try:
+        for count, _ in enumerate(lines, 1):
+            if count >= _DRAIN_LINES:
+                return
+    except Exception:  # the answer is complete; a failure here only costs the connection
+        return
+
+
+async def _adrain(lines: Any) -> None:
+    try:
+        count = 0
+        async for _ in lines:
+            count += 1
+            if count >= _DRAIN_LINES:
+                return
+    except Exception:  # the answer is complete; a failure here only costs the connection
+        return
 
 
 class _StreamBase:
@@ -364,15 +419,18 @@ class ChatStream(_StreamBase):
         )
         acc = StreamAccumulator(model=target.id)
         try:
-            events = iter_sse_data(response.iter_lines())
+            lines = response.iter_lines()
+            events = iter_sse_data(lines)
             for chunk in events:
                 delta = acc.add(chunk)
                 if delta is not None:
                     return _Opened(
-                        response, events, acc, delta, Route(target.id, target.pool, number)
+                        response, lines, events, acc, delta, Route(target.id, target.pool, number)
                     )
             if acc.finish_reason is not None:
-                return _Opened(response, events, acc, None, Route(target.id, target.pool, number))
+                return _Opened(
+                    response, lines, events, acc, None, Route(target.id, target.pool, number)
+                )
             raise errors.GatewayConnectionError(
                 f"the stream for {target.id} ended before its first chunk"
             )
@@ -403,6 +461,7 @@ class ChatStream(_StreamBase):
                 if mapped is exc:
                     raise
                 raise mapped from _cause(exc)
+            _drain(opened.lines)
         finally:
             opened.response.close()
 
@@ -440,15 +499,18 @@ class AsyncChatStream(_StreamBase):
         )
         acc = StreamAccumulator(model=target.id)
         try:
-            events = aiter_sse_data(response.aiter_lines())
+            lines = response.aiter_lines()
+            events = aiter_sse_data(lines)
             async for chunk in events:
                 delta = acc.add(chunk)
                 if delta is not None:
                     return _Opened(
-                        response, events, acc, delta, Route(target.id, target.pool, number)
+                        response, lines, events, acc, delta, Route(target.id, target.pool, number)
                     )
             if acc.finish_reason is not None:
-                return _Opened(response, events, acc, None, Route(target.id, target.pool, number))
+                return _Opened(
+                    response, lines, events, acc, None, Route(target.id, target.pool, number)
+                )
             raise errors.GatewayConnectionError(
                 f"the stream for {target.id} ended before its first chunk"
             )
@@ -479,5 +541,6 @@ class AsyncChatStream(_StreamBase):
                 if mapped is exc:
                     raise
                 raise mapped from _cause(exc)
+            await _adrain(opened.lines)
         finally:
             await opened.response.aclose()

@@ -321,3 +321,29 @@ def test_a_key_echoed_by_the_gateway_never_reaches_the_error(emu: GatewayEmulato
         list(gw.stream(_body("gpt-5.4", stream=True), parse("gpt-5.4")))
     assert key not in str(stream_info.value)
     assert stream_info.value.cause is not None and key not in str(stream_info.value.cause)
+
+
+def test_finished_streams_hand_their_connection_back(emu: GatewayEmulator, sleeps: Sleeps) -> None:
+    from gw_core.client import sync_client
+
+    gw = _gateway(emu, sleeps)
+    for _ in range(3):
+        assert "".join(
+            d.content for d in gw.stream(_body("gpt-5.4", stream=True), parse("gpt-5.4"))
+        )
+    pool = sync_client(gw.settings)._client._transport._pool
+    assert len(pool.connections) == 1  # one kept-alive connection served all three
+
+
+async def test_finished_async_streams_hand_their_connection_back(
+    emu: GatewayEmulator, sleeps: Sleeps
+) -> None:
+    from gw_core.client import async_client
+
+    gw = _gateway(emu, sleeps)
+    for _ in range(3):
+        async for _delta in gw.astream(
+            _body("gemini-2.5-pro", stream=True), parse("gemini-2.5-pro")
+        ):
+            pass
+    assert len(async_client(gw.settings)._client._transport._pool.connections) == 1
