@@ -68,6 +68,10 @@ class Chunk:
         return f"{self.source} ({leaf})" if leaf else self.source
 
 
+#: Pages under docs/ that ``make bench`` / ``make reliability-report`` regenerate.
+GENERATED_REPORTS = frozenset({"benchmarks.md", "reliability.md"})
+
+
 def find_docs_dir(start: Path | None = None) -> Path | None:
     """The project's ``docs/`` folder: under ``start`` (default: the working directory),
     else beside this package in a source checkout. None when neither exists."""
@@ -79,8 +83,14 @@ def find_docs_dir(start: Path | None = None) -> Path | None:
 
 
 def markdown_files(docs_dir: Path) -> list[Path]:
-    """The ``*.md`` files of ``docs_dir``, sorted, so indexing is reproducible."""
-    return sorted(p for p in docs_dir.glob("*.md") if p.is_file())
+    """The ``*.md`` files of ``docs_dir``, sorted, so indexing is reproducible.
+
+    Generated reports (benchmark and reliability tables) are left out: they are
+    measurements, not prose written to answer a reader's question.
+    """
+    return sorted(
+        p for p in docs_dir.glob("*.md") if p.is_file() and p.name not in GENERATED_REPORTS
+    )
 
 
 def _blocks(lines: list[str]) -> Iterator[tuple[str | None, int, str]]:

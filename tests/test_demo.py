@@ -203,8 +203,11 @@ def test_index_ranks_the_chunk_that_answers_first(tmp_path: Path) -> None:
 
 
 def test_index_of_the_project_docs_covers_every_page() -> None:
+    from gw_demo.corpus import GENERATED_REPORTS
+
     index = DocsIndex.from_directory(DOCS, progress=False)
-    assert set(index.sources) == {f"docs/{p.name}" for p in DOCS.glob("*.md")}
+    written = {f"docs/{p.name}" for p in DOCS.glob("*.md") if p.name not in GENERATED_REPORTS}
+    assert set(index.sources) == written
     assert find_docs_dir(ROOT) == DOCS
     top = index.search("Which models accept video input?", k=1)[0]
     assert top.chunk.source == "docs/multimodal.md"
@@ -240,3 +243,11 @@ def test_demo_answer_lists_each_file_once() -> None:
     )
     assert answer.files == ("docs/a.md", "docs/b.md")
     assert answer.excerpts[0].section_title == "x"
+
+
+def test_generated_reports_stay_out_of_the_demo_corpus(tmp_path: Path) -> None:
+    from gw_demo.corpus import markdown_files
+
+    for name in ("overview.md", "benchmarks.md", "reliability.md", "streaming.md"):
+        (tmp_path / name).write_text("# t\n\nText.\n")
+    assert [p.name for p in markdown_files(tmp_path)] == ["overview.md", "streaming.md"]

@@ -22,6 +22,8 @@ _SENTENCE_END_RE = re.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])")
 _MIN_SENTENCE_WORDS = 2
 # "file_path: docs/a.md", "page_label: 3": metadata lines, not statements.
 _METADATA_RE = re.compile(r"^[\w .-]{1,40}:\s*\S+$")
+# Markdown table rows and box-drawing diagrams: layout, not statements to answer with.
+_NOT_PROSE_RE = re.compile(r"^\||\|$|[\u2500-\u257f]")
 # "Query: ...", "Question: ...": a template's label in front of the question.
 _LABEL_RE = re.compile(r"^\s*[^\W\d_]{1,20}\s*[:：]\s*")
 
@@ -87,7 +89,7 @@ def split_sentences(text: str) -> list[str]:
     for line in text.splitlines():
         for piece in _SENTENCE_END_RE.split(line):
             piece = piece.strip()
-            if _METADATA_RE.match(piece):
+            if _METADATA_RE.match(piece) or _NOT_PROSE_RE.search(piece):
                 continue
             if len(_WORD_RE.findall(piece)) >= _MIN_SENTENCE_WORDS:
                 sentences.append(piece)

@@ -259,3 +259,16 @@ def test_images_are_acknowledged(client: openai.OpenAI, emu: GatewayEmulator) ->
     )
     assert _content(response).startswith("I received 1 attachment.")
     assert emu.requests[-1].body["messages"][0]["content"] == parts
+
+
+def test_tables_and_diagrams_are_not_sentences_to_answer_with() -> None:
+    from gw_core.emulator.prompt import split_sentences
+
+    text = (
+        "Only Gemini models accept video.\n"
+        "| case | requests | outcome |\n"
+        "|---|---|---|\n"
+        "│ ├── RateLimitError 429, retry_after holds the wait\n"
+        "Claude takes images."
+    )
+    assert split_sentences(text) == ["Only Gemini models accept video.", "Claude takes images."]
