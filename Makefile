@@ -24,8 +24,8 @@ $(VENV2)/.installed: pyproject.toml
 	touch $@
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check gw_core langchain_gw llamaindex_gw gw_demo tests bench
-	$(VENV)/bin/ruff format --check gw_core langchain_gw llamaindex_gw gw_demo tests bench
+	$(VENV)/bin/ruff check gw_core langchain_gw llamaindex_gw gw_emulator gw_cli gw_demo tests bench
+	$(VENV)/bin/ruff format --check gw_core langchain_gw llamaindex_gw gw_emulator gw_cli gw_demo tests bench
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy

@@ -39,7 +39,7 @@ def _pin(core: int) -> int | None:
 
 def _serve(chunk_delay: float, conn: Connection) -> None:
     """Server process: pinned to the first core, runs until told to stop."""
-    from gw_core.emulator import GatewayEmulator
+    from gw_emulator import GatewayEmulator
 
     core = _pin(0)
     with GatewayEmulator(api_key=KEY, chunk_delay=chunk_delay) as emu:

@@ -1,9 +1,10 @@
 """Framework-free core shared by the LangChain and LlamaIndex adapters.
 
 The model catalog, settings, the openai client factory, the one retry policy, typed
-errors, wire shaping and stream assembly, and the gateway emulator. Heavy modules (the
-openai SDK behind :class:`Gateway`, the emulator) load on first use, so importing the
-package for its errors or catalog stays cheap.
+errors, wire shaping and stream assembly. The tools built on it (the ``gw`` command in
+``gw_cli``, the emulator in ``gw_emulator``, the demo in ``gw_demo``) sit above it and are
+never imported from here. The openai SDK behind :class:`Gateway` loads on first use, so
+importing the package for its errors or catalog stays cheap.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from gw_core.errors import (
 )
 
 if TYPE_CHECKING:
-    from gw_core.emulator import Fault, GatewayEmulator, ScriptedReply, ScriptedToolCall
     from gw_core.retry import RetryPolicy
     from gw_core.settings import Settings
     from gw_core.transport import Gateway
@@ -51,10 +51,6 @@ _LAZY = {
     "Gateway": "gw_core.transport",
     "RetryPolicy": "gw_core.retry",
     "Settings": "gw_core.settings",
-    "GatewayEmulator": "gw_core.emulator",
-    "Fault": "gw_core.emulator",
-    "ScriptedReply": "gw_core.emulator",
-    "ScriptedToolCall": "gw_core.emulator",
 }
 
 
@@ -70,11 +66,9 @@ __all__ = [
     "BadRequestError",
     "CapabilityError",
     "Family",
-    "Fault",
     "Gateway",
     "GatewayAPIError",
     "GatewayConnectionError",
-    "GatewayEmulator",
     "GatewayError",
     "GatewayInputError",
     "GatewayTimeoutError",
@@ -88,8 +82,6 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "RetryPolicy",
-    "ScriptedReply",
-    "ScriptedToolCall",
     "ServerError",
     "Settings",
     "StreamError",

@@ -53,7 +53,7 @@ def open_backend() -> Iterator[Backend]:
             note="GW_API_KEY is set, so every answer comes from the model on the gateway.",
         )
         return
-    from gw_core.emulator import GatewayEmulator
+    from gw_emulator import GatewayEmulator
 
     with GatewayEmulator() as emulator:
         yield Backend(

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gw_core import cli
+from gw_cli import main as cli
 from gw_core.catalog import BASES, all_ids
-from gw_core.emulator import Fault, GatewayEmulator
+from gw_emulator import Fault, GatewayEmulator
 from tests.conftest import CANARY_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -270,7 +270,7 @@ def test_demo_without_the_demo_extra_says_how_to_install_it(
 def _gw(*argv: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GW_")}
     return subprocess.run(
-        [sys.executable, "-m", "gw_core.cli", *argv],
+        [sys.executable, "-m", "gw_cli.main", *argv],
         capture_output=True,
         text=True,
         env=env,
@@ -300,7 +300,7 @@ def test_error_in_a_fresh_process_is_one_line_without_traceback() -> None:
 def test_the_command_loads_no_framework_unless_the_demo_runs() -> None:
     code = (
         "import sys, contextlib, io\n"
-        "from gw_core import cli\n"
+        "from gw_cli import main as cli\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    cli.main(['models'])\n"
         "    cli.main(['chat', 'Hi there. Who is there?', '--model', 'gpt-5.4', '--emulator'])\n"

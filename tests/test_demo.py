@@ -9,14 +9,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-import gw_core.emulator
-from gw_core.emulator import GatewayEmulator
+import gw_emulator
 from gw_demo.app import DemoAnswer, Excerpt, run_demo
 from gw_demo.backend import open_backend
 from gw_demo.corpus import find_docs_dir, split_markdown, unwrap
 from gw_demo.index import DocsIndex
 from gw_demo.printer import StreamPrinter
 from gw_demo.prompts import QUESTIONS, SYSTEM_PROMPT
+from gw_emulator import GatewayEmulator
 from tests.conftest import CANARY_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ class _CanaryEmulator(GatewayEmulator):
 
 @pytest.fixture
 def demo_emulator(monkeypatch: pytest.MonkeyPatch) -> type[_CanaryEmulator]:
-    monkeypatch.setattr(gw_core.emulator, "GatewayEmulator", _CanaryEmulator)
+    monkeypatch.setattr(gw_emulator, "GatewayEmulator", _CanaryEmulator)
     _CanaryEmulator.started = []
     return _CanaryEmulator
 

@@ -13,7 +13,7 @@ import pytest
 
 from gw_core import settings as gw_settings
 from gw_core.catalog import BASES, all_ids
-from gw_core.emulator import Fault, GatewayEmulator
+from gw_emulator import Fault, GatewayEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -14,11 +14,11 @@ import pytest
 
 from gw_core import errors
 from gw_core.catalog import parse
-from gw_core.emulator import Fault, GatewayEmulator
 from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.transport import Gateway
 from gw_core.wire.params import build_body
+from gw_emulator import Fault, GatewayEmulator
 
 CONTEXT = (
     "The retry policy waits for Retry-After. Pools pick an account group. "

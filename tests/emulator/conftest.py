@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import openai
 import pytest
 
-from gw_core.emulator import GatewayEmulator
+from gw_emulator import GatewayEmulator
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from gw_core import cli
+from gw_cli import main as cli
 
 from .support import ask
 
@@ -25,7 +25,7 @@ def _gw_command() -> list[str]:
     script = Path(sys.executable).with_name("gw")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from gw_core.cli import main; raise SystemExit(main())"]
+    return [sys.executable, "-c", "from gw_cli.main import main; raise SystemExit(main())"]
 
 
 def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
@@ -92,7 +92,7 @@ def test_fixtures_work_from_a_test_file_outside_the_package(pytester: pytest.Pyt
             import openai
             import pytest
 
-            from gw_core.emulator import Fault, ScriptedReply
+            from gw_emulator import Fault, ScriptedReply
 
 
             def make_client():

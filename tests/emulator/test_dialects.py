@@ -8,7 +8,7 @@ from typing import Any
 import openai
 import pytest
 
-from gw_core.emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
+from gw_emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
 
 from .support import ask
 

@@ -9,8 +9,8 @@ import jsonschema  # type: ignore[import-untyped]
 import openai
 import pytest
 
-from gw_core.emulator import GatewayEmulator
 from gw_core.tokens import count_tokens
+from gw_emulator import GatewayEmulator
 
 from .support import ask
 
@@ -262,7 +262,7 @@ def test_images_are_acknowledged(client: openai.OpenAI, emu: GatewayEmulator) ->
 
 
 def test_tables_and_diagrams_are_not_sentences_to_answer_with() -> None:
-    from gw_core.emulator.prompt import split_sentences
+    from gw_emulator.prompt import split_sentences
 
     text = (
         "Only Gemini models accept video.\n"

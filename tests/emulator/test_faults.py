@@ -11,7 +11,7 @@ from typing import Any
 import openai
 import pytest
 
-from gw_core.emulator import Fault, GatewayEmulator, ScriptedReply
+from gw_emulator import Fault, GatewayEmulator, ScriptedReply
 
 from .support import STREAM_CUT_ERROR, STREAM_TIMEOUT_ERROR, ask
 

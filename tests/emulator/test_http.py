@@ -8,7 +8,7 @@ import socket
 import openai
 import pytest
 
-from gw_core.emulator import GatewayEmulator
+from gw_emulator import GatewayEmulator
 
 
 def _exchange(emu: GatewayEmulator, raw: bytes, *, sock: socket.socket | None = None) -> bytes:
@@ -174,7 +174,7 @@ def test_wrong_key_raises_authentication_error_and_log_is_redacted(emu: GatewayE
 def test_an_engine_failure_is_a_500_not_a_dead_connection(
     emu: GatewayEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gw_core.emulator import engine
+    from gw_emulator import engine
 
     def broken(body: object) -> None:
         raise RuntimeError("engine bug")

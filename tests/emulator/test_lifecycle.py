@@ -10,7 +10,7 @@ import threading
 import openai
 import pytest
 
-from gw_core.emulator import GatewayEmulator
+from gw_emulator import GatewayEmulator
 
 from .support import ask
 

@@ -8,9 +8,9 @@ import jsonschema  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gw_core.emulator.prompt import content_words, pick_relevant, read_prompt, split_sentences
-from gw_core.emulator.schema_fill import fill_schema
 from gw_core.tokens import count_tokens, tokenize, truncate
+from gw_emulator.prompt import content_words, pick_relevant, read_prompt, split_sentences
+from gw_emulator.schema_fill import fill_schema
 
 
 def test_numbers_are_handed_out_in_order_and_by_name() -> None:

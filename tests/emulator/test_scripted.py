@@ -5,8 +5,8 @@ from __future__ import annotations
 import openai
 import pytest
 
-from gw_core.emulator import Fault, GatewayEmulator, ScriptedReply, ScriptedToolCall
 from gw_core.tokens import count_tokens
+from gw_emulator import Fault, GatewayEmulator, ScriptedReply, ScriptedToolCall
 
 from .support import ask
 

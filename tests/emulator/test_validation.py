@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from gw_core.catalog import all_ids
-from gw_core.emulator import GatewayEmulator
+from gw_emulator import GatewayEmulator
 
 from .support import ask
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gw_core.emulator import GatewayEmulator
+from gw_emulator import GatewayEmulator
 from langchain_gw import ChatGateway
 
 MakeLLM = Callable[..., ChatGateway]

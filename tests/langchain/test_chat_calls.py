@@ -14,7 +14,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGenerationChunk
 
-from gw_core.emulator import GatewayEmulator, ScriptedReply
+from gw_emulator import GatewayEmulator, ScriptedReply
 from tests.langchain.conftest import MakeLLM
 
 DIALECTS = ["gpt-5.4", "claude-sonnet-4-6", "gemini-3-flash-preview"]

@@ -16,7 +16,7 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from gw_core.emulator import Fault, GatewayEmulator, ScriptedReply
+from gw_emulator import Fault, GatewayEmulator, ScriptedReply
 from langchain_gw import (
     AuthenticationError,
     BadRequestError,

@@ -20,8 +20,8 @@ from langchain_tests.utils.stream_lifecycle import assert_valid_event_stream
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from gw_core.emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
 from gw_core.wire.params import SKIP_SIGNATURE
+from gw_emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
 from langchain_gw import ChatGateway
 from langchain_gw._convert import EXTRA_CONTENT_KEY
 from langchain_gw._structured import build_structured

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gw_core.emulator import GatewayEmulator
+from gw_emulator import GatewayEmulator
 
 QUICKSTART = '''
 from pydantic import BaseModel

@@ -19,7 +19,7 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from gw_core.emulator import GatewayEmulator, ScriptedReply
+from gw_emulator import GatewayEmulator, ScriptedReply
 from langchain_gw import ChatGateway
 
 

@@ -10,8 +10,8 @@ from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 from llama_index_instrumentation import get_dispatcher
 
-from gw_core.emulator import GatewayEmulator, RecordedRequest
 from gw_core.retry import RetryPolicy
+from gw_emulator import GatewayEmulator, RecordedRequest
 from llamaindex_gw import GatewayLLM
 
 

@@ -14,8 +14,8 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 
-from gw_core.emulator import GatewayEmulator, ScriptedReply
 from gw_core.errors import AuthenticationError, BadRequestError, CapabilityError, ParameterError
+from gw_emulator import GatewayEmulator, ScriptedReply
 
 from .conftest import EventLog, MakeLLM, chat_requests, last_body
 
@@ -245,7 +245,7 @@ def test_instrumentation_sees_start_each_chunk_once_and_end(
 def test_completion_events_and_errors_are_reported(
     make_llm: MakeLLM, events: EventLog, gateway_emulator: GatewayEmulator
 ) -> None:
-    from gw_core.emulator import Fault
+    from gw_emulator import Fault
 
     llm = make_llm("gpt-5.5", max_retries=0)
     llm.complete("hello")

@@ -13,9 +13,9 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from pydantic import SecretStr, ValidationError
 
 from gw_core.catalog import all_ids, parse
-from gw_core.emulator import GatewayEmulator
 from gw_core.retry import RetryPolicy
 from gw_core.settings import DEFAULT_BASE_URL, MissingAPIKeyError
+from gw_emulator import GatewayEmulator
 from llamaindex_gw import DEFAULT_MODEL, AuthenticationError, GatewayLLM
 
 from .conftest import FAST_RETRIES, EventLog, MakeLLM

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from llama_index.core import Settings as LlamaSettings
 
-from gw_core.emulator import GatewayEmulator
+from gw_emulator import GatewayEmulator
 
 from .conftest import chat_requests
 

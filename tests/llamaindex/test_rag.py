@@ -13,7 +13,7 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.response_synthesizers import ResponseMode
 from llama_index.core.schema import BaseNode
 
-from gw_core.emulator import GatewayEmulator
+from gw_emulator import GatewayEmulator
 
 from .conftest import MakeLLM, chat_requests
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from gw_core.emulator import Fault, GatewayEmulator
 from gw_core.retry import RetryEvent
+from gw_emulator import Fault, GatewayEmulator
 from llamaindex_gw import (
     BadRequestError,
     IncompleteStreamError,

@@ -8,7 +8,7 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import PydanticProgramMode
 from pydantic import BaseModel
 
-from gw_core.emulator import GatewayEmulator, ScriptedReply
+from gw_emulator import GatewayEmulator, ScriptedReply
 
 from .conftest import MakeLLM, chat_requests, last_body
 

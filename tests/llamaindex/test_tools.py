@@ -15,9 +15,9 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
-from gw_core.emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
 from gw_core.errors import ParameterError
 from gw_core.wire.params import SKIP_SIGNATURE
+from gw_emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
 
 from .conftest import MakeLLM, chat_requests, last_body
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gw_core.emulator import Fault
+from gw_emulator import Fault
 
 __all__ = ["CASES", "Case", "Expect"]
 

@@ -22,8 +22,8 @@ import openai
 import pytest
 
 from gw_core import client as gw_client
-from gw_core.emulator import GatewayEmulator
 from gw_core.retry import RetryPolicy
+from gw_emulator import GatewayEmulator
 from tests.reliability.drivers import FakeTime
 
 RESULTS_ENV = "GW_RELIABILITY_RESULTS"

@@ -18,8 +18,8 @@ from llama_index.core.base.llms.types import ChatMessage as LIMessage
 from llama_index.core.base.llms.types import ImageBlock, MessageRole, TextBlock, VideoBlock
 
 import gw_core
-from gw_core.emulator import GatewayEmulator
 from gw_core.wire.content import MAX_INLINE_IMAGE_BYTES
+from gw_emulator import GatewayEmulator
 from tests.reliability.conftest import Record
 from tests.reliability.drivers import (
     ADAPTERS,

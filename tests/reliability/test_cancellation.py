@@ -18,7 +18,7 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from gw_core import client as gw_client
-from gw_core.emulator import Fault, GatewayEmulator, ScriptedReply
+from gw_emulator import Fault, GatewayEmulator, ScriptedReply
 from tests.reliability.drivers import ADAPTERS, Adapter, FakeTime, build
 from tests.reliability.leaks import (
     asettle,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 import gw_core
-from gw_core.emulator import Fault, GatewayEmulator, ScriptedReply
 from gw_core.errors import GatewayError, StreamError
+from gw_emulator import Fault, GatewayEmulator, ScriptedReply
 from tests.reliability.cases import CASES, Case
 from tests.reliability.conftest import Record
 from tests.reliability.drivers import (

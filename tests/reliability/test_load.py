@@ -16,9 +16,9 @@ import pytest
 from langchain_core.messages import AIMessageChunk
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
 
-from gw_core.emulator import GatewayEmulator
-from gw_core.emulator.engine import prompt_tokens
 from gw_core.tokens import count_tokens
+from gw_emulator import GatewayEmulator
+from gw_emulator.engine import prompt_tokens
 from tests.reliability.drivers import ADAPTERS, Adapter, build
 from tests.reliability.leaks import (
     asettle,

@@ -17,11 +17,11 @@ import pytest
 from langchain_core.load import dumpd, dumps, loads
 from llama_index.core.callbacks.schema import EventPayload
 
-from gw_core.emulator import Fault, GatewayEmulator, ScriptedReply
 from gw_core.errors import AuthenticationError
 from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.transport import Gateway
+from gw_emulator import Fault, GatewayEmulator, ScriptedReply
 from langchain_gw import ChatGateway
 from tests.reliability.drivers import (
     ADAPTERS,

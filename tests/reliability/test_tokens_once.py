@@ -18,7 +18,7 @@ from llama_index.core.instrumentation.events.llm import LLMCompletionInProgressE
 
 import langchain_gw
 import llamaindex_gw
-from gw_core.emulator import Fault, GatewayEmulator, ScriptedReply
+from gw_emulator import Fault, GatewayEmulator, ScriptedReply
 from tests.reliability.drivers import FakeTime, LangChainTokens, build, llamaindex_events
 
 ANSWER = "The dam was finished in 1936, after five years of work on the river."

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from gw_core import GatewayAPIError
-from gw_core.emulator import Fault, GatewayEmulator
 from gw_core.settings import InsecureTransportError, InsecureTransportWarning
+from gw_emulator import Fault, GatewayEmulator
 from tests.reliability.drivers import ADAPTERS, PATHS, Adapter, FakeTime, build, run
 from tests.reliability.drivers import Path as CallPath
 from tests.reliability.secrets_check import CANARY_KEY
@@ -209,7 +209,7 @@ def test_require_https_refuses_plain_http(
 def _gw(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GW_")}
     return subprocess.run(
-        [sys.executable, "-m", "gw_core.cli", *args],
+        [sys.executable, "-m", "gw_cli.main", *args],
         env={**clean, **env},
         capture_output=True,
         text=True,
@@ -222,7 +222,7 @@ def test_gw_emulator_does_not_print_a_given_key() -> None:
     """`gw emulator --key K` prints its address and "(as given)", never K."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GW_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gw_core.cli", "emulator", "--key", CANARY_KEY, "--port", "0"],
+        [sys.executable, "-m", "gw_cli.main", "emulator", "--key", CANARY_KEY, "--port", "0"],
         env=clean,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

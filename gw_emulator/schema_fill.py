@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from gw_core.emulator.prompt import STOPWORDS
+from gw_emulator.prompt import STOPWORDS
 
 __all__ = ["SchemaFiller", "fill_schema"]
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gw_core.catalog import Family, ModelSpec
-from gw_core.emulator.replies import Reply, ToolCall
 from gw_core.tokens import count_tokens
+from gw_emulator.replies import Reply, ToolCall
 
 __all__ = ["Chunk", "completion_body", "stream_chunks", "thought_signature"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gw_core.catalog import Family, ModelSpec, all_ids, parse
-from gw_core.emulator.dialects import thought_signature
-from gw_core.emulator.faults import error_body
+from gw_emulator.dialects import thought_signature
+from gw_emulator.faults import error_body
 
 __all__ = ["KNOWN_IDS", "Rejection", "model_not_found", "validate"]
 

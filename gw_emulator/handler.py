@@ -16,16 +16,16 @@ from email.utils import formatdate
 from typing import Any
 
 from gw_core.catalog import parse
-from gw_core.emulator import engine
-from gw_core.emulator.dialects import Chunk, completion_body, stream_chunks
-from gw_core.emulator.faults import Fault, error_body
-from gw_core.emulator.http11 import Request
-from gw_core.emulator.state import EmulatorState, LogEntry
-from gw_core.emulator.validation import KNOWN_IDS, model_not_found, validate
+from gw_emulator import engine
+from gw_emulator.dialects import Chunk, completion_body, stream_chunks
+from gw_emulator.faults import Fault, error_body
+from gw_emulator.http11 import Request
+from gw_emulator.state import EmulatorState, LogEntry
+from gw_emulator.validation import KNOWN_IDS, model_not_found, validate
 
 __all__ = ["Answer", "decide"]
 
-logger = logging.getLogger("gw_core.emulator")
+logger = logging.getLogger("gw_emulator")
 
 _CHAT_SUFFIX = "/v1/chat/completions"
 _MODELS_SUFFIX = "/v1/models"

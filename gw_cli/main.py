@@ -65,14 +65,14 @@ def register_emulator(subparsers: SubParsers) -> None:
 
 
 def run_emulator(args: argparse.Namespace) -> int:
-    from gw_core.emulator import GatewayEmulator
+    from gw_emulator import GatewayEmulator
 
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port must be between 0 and 65535, not {args.port}")
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        log = logging.getLogger("gw_core.emulator")
+        log = logging.getLogger("gw_emulator")
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     try:
@@ -258,7 +258,7 @@ def run_chat(args: argparse.Namespace) -> int:
             spec, messages, params, stream=args.stream, check_model_rules=not args.no_model_rules
         )
         if args.emulator:
-            from gw_core.emulator import GatewayEmulator
+            from gw_emulator import GatewayEmulator
 
             emulator = stack.enter_context(GatewayEmulator())
             settings = Settings.resolve(api_key=emulator.api_key, base_url=emulator.base_url)

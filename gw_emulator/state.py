@@ -10,8 +10,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from gw_core.emulator.faults import Fault
-from gw_core.emulator.replies import ScriptedReply
+from gw_emulator.faults import Fault
+from gw_emulator.replies import ScriptedReply
 
 __all__ = ["EmulatorState", "LogEntry", "RecordedRequest"]
 

@@ -16,10 +16,10 @@ import socket
 import struct
 from typing import Any
 
-from gw_core.emulator.dialects import Chunk
-from gw_core.emulator.faults import error_body
-from gw_core.emulator.handler import Answer, decide
-from gw_core.emulator.http11 import (
+from gw_emulator.dialects import Chunk
+from gw_emulator.faults import error_body
+from gw_emulator.handler import Answer, decide
+from gw_emulator.http11 import (
     LAST_CHUNK,
     HTTPParseError,
     Request,
@@ -28,11 +28,11 @@ from gw_core.emulator.http11 import (
     parse_request,
     response_head,
 )
-from gw_core.emulator.state import EmulatorState, LogEntry
+from gw_emulator.state import EmulatorState, LogEntry
 
 __all__ = ["Connection"]
 
-logger = logging.getLogger("gw_core.emulator")
+logger = logging.getLogger("gw_emulator")
 
 _DONE = b"data: [DONE]\n\n"
 _KEEPALIVE = b": keep-alive\n\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gw_core.emulator.faults import reason_phrase
+from gw_emulator.faults import reason_phrase
 
 __all__ = ["HTTPParseError", "Request", "chunk_frame", "parse_request", "response_head"]
 

@@ -1,6 +1,6 @@
 """A loopback server that speaks the gateway contract, for tests, demos and notebooks.
 
-    from gw_core.emulator import GatewayEmulator, Fault, ScriptedReply
+    from gw_emulator import GatewayEmulator, Fault, ScriptedReply
 
     with GatewayEmulator() as emu:
         client = openai.OpenAI(base_url=emu.base_url + "/v1", api_key=emu.api_key)
@@ -15,9 +15,9 @@ injected faults. The pytest plugin provides the ``gateway_emulator`` and ``gatew
 fixtures; ``gw emulator`` runs it from the command line.
 """
 
-from gw_core.emulator.faults import Fault
-from gw_core.emulator.replies import ScriptedReply, ScriptedToolCall
-from gw_core.emulator.server import GatewayEmulator
-from gw_core.emulator.state import RecordedRequest
+from gw_emulator.faults import Fault
+from gw_emulator.replies import ScriptedReply, ScriptedToolCall
+from gw_emulator.server import GatewayEmulator
+from gw_emulator.state import RecordedRequest
 
 __all__ = ["Fault", "GatewayEmulator", "RecordedRequest", "ScriptedReply", "ScriptedToolCall"]

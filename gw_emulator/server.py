@@ -14,10 +14,10 @@ import secrets
 import threading
 from types import TracebackType
 
-from gw_core.emulator.faults import Fault
-from gw_core.emulator.protocol import Connection
-from gw_core.emulator.replies import ScriptedReply
-from gw_core.emulator.state import EmulatorState, RecordedRequest
+from gw_emulator.faults import Fault
+from gw_emulator.protocol import Connection
+from gw_emulator.replies import ScriptedReply
+from gw_emulator.state import EmulatorState, RecordedRequest
 
 __all__ = ["GatewayEmulator"]
 

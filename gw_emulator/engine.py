@@ -20,16 +20,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from gw_core.emulator.prompt import (
+from gw_core.tokens import count_tokens, truncate
+from gw_emulator.prompt import (
     Prompt,
     content_text,
     content_words,
     pick_relevant,
     read_prompt,
 )
-from gw_core.emulator.replies import Reply, ScriptedReply, ToolCall
-from gw_core.emulator.schema_fill import SchemaFiller
-from gw_core.tokens import count_tokens, truncate
+from gw_emulator.replies import Reply, ScriptedReply, ToolCall
+from gw_emulator.schema_fill import SchemaFiller
 
 __all__ = ["answer", "from_script", "prompt_tokens"]
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gw_core.emulator.server import GatewayEmulator
+from gw_emulator.server import GatewayEmulator
 
 __all__ = ["gateway_emulator", "gateway_emulator_session", "gateway_env"]
 
