@@ -15,9 +15,17 @@ injected faults. The pytest plugin provides the ``gateway_emulator`` and ``gatew
 fixtures; ``gw emulator`` runs it from the command line.
 """
 
+from gw_emulator.dialects import Quirks
 from gw_emulator.faults import Fault
 from gw_emulator.replies import ScriptedReply, ScriptedToolCall
 from gw_emulator.server import GatewayEmulator
 from gw_emulator.state import RecordedRequest
 
-__all__ = ["Fault", "GatewayEmulator", "RecordedRequest", "ScriptedReply", "ScriptedToolCall"]
+__all__ = [
+    "Fault",
+    "GatewayEmulator",
+    "Quirks",
+    "RecordedRequest",
+    "ScriptedReply",
+    "ScriptedToolCall",
+]

@@ -25,7 +25,7 @@ from gw_core.catalog import Family, ModelSpec
 from gw_core.tokens import count_tokens
 from gw_emulator.replies import Reply, ToolCall
 
-__all__ = ["Chunk", "completion_body", "stream_chunks", "thought_signature"]
+__all__ = ["Chunk", "Quirks", "completion_body", "stream_chunks", "thought_signature"]
 
 _WORDS_PER_CHUNK = 3
 _MAX_CHUNK_CHARS = 24
@@ -41,6 +41,21 @@ class Chunk:
     payload: dict[str, Any]
     content: bool = False
     finish: bool = False
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """Deliberate departures from the contract, all off by default: they let a test show
+    that a checker (``gw doctor``) notices a gateway that behaves otherwise.
+
+    ``usage_every_chunk``: cumulative usage on every stream chunk, whatever the family.
+    ``omit_done``: streams end without ``data: [DONE]`` (the finish_reason still comes).
+    ``accept_unsigned``: Gemini 3 takes a tool turn whose calls lost their signatures.
+    """
+
+    usage_every_chunk: bool = False
+    omit_done: bool = False
+    accept_unsigned: bool = False
 
 
 def thought_signature(name: str, arguments: str) -> str:
@@ -204,13 +219,38 @@ def _gemini(b: _Builder) -> list[Chunk]:
     return chunks
 
 
+def _usage_on_every_chunk(chunks: list[Chunk], reply: Reply) -> list[Chunk]:
+    """Cumulative usage on every chunk that has a choice; no usage-only chunk."""
+    out, produced = [], 0
+    for chunk in chunks:
+        choices = chunk.payload.get("choices")
+        if not choices:
+            continue
+        delta = choices[0].get("delta") or {}
+        produced += count_tokens(str(delta.get("content") or delta.get("reasoning_content") or ""))
+        done = chunk.finish or chunk is chunks[-1]
+        usage = reply.usage() if done else reply.usage(min(produced, reply.completion_tokens))
+        out.append(Chunk({**chunk.payload, "usage": usage}, chunk.content, chunk.finish))
+    return out
+
+
 def stream_chunks(
-    reply: Reply, spec: ModelSpec, *, response_id: str, created: int, include_usage: bool
+    reply: Reply,
+    spec: ModelSpec,
+    *,
+    response_id: str,
+    created: int,
+    include_usage: bool,
+    quirks: Quirks | None = None,
 ) -> list[Chunk]:
     """The SSE events of a streamed reply in the model family's dialect (no ``[DONE]``)."""
     builder = _Builder(reply, spec, response_id, created)
     if spec.family is Family.CLAUDE:
-        return _claude(builder)
-    if spec.family is Family.GEMINI:
-        return _gemini(builder)
-    return _gpt(builder, include_usage)
+        chunks = _claude(builder)
+    elif spec.family is Family.GEMINI:
+        chunks = _gemini(builder)
+    else:
+        chunks = _gpt(builder, include_usage)
+    if quirks is not None and quirks.usage_every_chunk:
+        return _usage_on_every_chunk(chunks, reply)
+    return chunks

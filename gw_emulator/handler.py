@@ -108,7 +108,7 @@ def _chat(state: EmulatorState, request: Request, entry: LogEntry) -> Answer:
             return _fault_answer(fault, entry.model)
         if fault.kind == "reset":
             return Answer(None, fault=fault)
-    spec, rejection = validate(body)
+    spec, rejection = validate(body, accept_unsigned=state.quirks.accept_unsigned)
     if rejection is not None or spec is None:
         answer = _json_answer(
             rejection.status if rejection else 400, rejection.body if rejection else {}
@@ -124,7 +124,12 @@ def _chat(state: EmulatorState, request: Request, entry: LogEntry) -> Answer:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         chunks = stream_chunks(
-            reply, spec, response_id=response_id, created=created, include_usage=include_usage
+            reply,
+            spec,
+            response_id=response_id,
+            created=created,
+            include_usage=include_usage,
+            quirks=state.quirks,
         )
         headers = [
             ("content-type", "text/event-stream; charset=utf-8"),

@@ -278,7 +278,8 @@ class Connection(asyncio.Protocol):
                 steps.append(("send", _KEEPALIVE))
             steps.append(("send", _event(chunk)))
             sent_content += chunk.content
-        steps.append(("end", "done"))
+        # "close": end the body cleanly but without [DONE] (Quirks.omit_done).
+        steps.append(("end", "close" if self.state.quirks.omit_done else "done"))
         return steps
 
     def _send_stream_now(self, answer: Answer, keep_alive: bool) -> None:

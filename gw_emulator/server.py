@@ -14,6 +14,7 @@ import secrets
 import threading
 from types import TracebackType
 
+from gw_emulator.dialects import Quirks
 from gw_emulator.faults import Fault
 from gw_emulator.protocol import Connection
 from gw_emulator.replies import ScriptedReply
@@ -119,6 +120,18 @@ class GatewayEmulator:
     @keepalive_comments.setter
     def keepalive_comments(self, value: bool) -> None:
         self._state.keepalive_comments = bool(value)
+
+    @property
+    def quirks(self) -> Quirks:
+        """Deliberate departures from the contract (:class:`Quirks`); settable, restored
+        by :meth:`reset`."""
+        return self._state.quirks
+
+    @quirks.setter
+    def quirks(self, value: Quirks) -> None:
+        if not isinstance(value, Quirks):
+            raise TypeError(f"quirks must be a Quirks value, not {value!r}")
+        self._state.quirks = value
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -243,6 +256,7 @@ class GatewayEmulator:
         """Clear the log, queued faults and scripted replies; restore the knobs."""
         self._state.clear(log=True, queues=True)
         self._state.chunk_delay, self._state.keepalive_comments = self._defaults
+        self._state.quirks = Quirks()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no answer is in flight (e.g. after a client cancelled a stream);

@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from gw_emulator.dialects import Quirks
 from gw_emulator.faults import Fault
 from gw_emulator.replies import ScriptedReply
 
@@ -92,6 +93,7 @@ class EmulatorState:
     api_key: str
     chunk_delay: float = 0.0
     keepalive_comments: bool = True
+    quirks: Quirks = field(default_factory=Quirks)
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: The oldest entries are dropped past this many, so a long-running server stays small.
     log_limit: int = 10_000

@@ -223,8 +223,13 @@ def _check_signatures(messages: list[dict[str, Any]]) -> Rejection | None:
     return None
 
 
-def validate(body: Any) -> tuple[ModelSpec | None, Rejection | None]:
-    """Check a parsed request body; the model's spec when it is usable."""
+def validate(
+    body: Any, *, accept_unsigned: bool = False
+) -> tuple[ModelSpec | None, Rejection | None]:
+    """Check a parsed request body; the model's spec when it is usable.
+
+    ``accept_unsigned`` skips the Gemini 3 signature check (a gateway that does not
+    enforce it, see :class:`gw_emulator.dialects.Quirks`)."""
     if not isinstance(body, dict):
         return None, _bad("We could not parse the JSON body of your request.", None)
     model = body.get("model")
@@ -245,6 +250,6 @@ def validate(body: Any) -> tuple[ModelSpec | None, Rejection | None]:
                 f"{spec.base} does not accept video input; video goes to Gemini models only.",
                 f"messages[{index}].content",
             )
-    if spec.thought_signatures:
+    if spec.thought_signatures and not accept_unsigned:
         return spec, _check_signatures(messages)
     return spec, None
