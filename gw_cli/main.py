@@ -1,7 +1,7 @@
 """The ``gw`` command: one entry point, one subcommand per job.
 
 Each subcommand is a ``register`` function (adds its parser, sets ``handler``) listed in
-:data:`COMMANDS`: ``gw models``, ``gw chat``, ``gw demo`` and ``gw emulator``; adding one
+:data:`COMMANDS`: ``gw models``, ``gw chat``, ``gw demo``, ``gw doctor`` and ``gw emulator``; adding one
 is one more function and one more line there. Errors print one line (no traceback, never
 the key) and exit 1; a mistyped command line exits 2, as argparse does. Heavy imports (the
 openai SDK, the emulator, the demo's frameworks) happen inside the handlers, so
@@ -377,6 +377,15 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+# -- gw doctor -------------------------------------------------------------------------------
+
+
+def register_doctor(subparsers: SubParsers) -> None:
+    from gw_cli.doctor.cli import register_doctor as register
+
+    register(subparsers)
+
+
 # -- the command ------------------------------------------------------------------------------
 
 #: One register function per subcommand, in the order ``gw --help`` lists them.
@@ -384,6 +393,7 @@ COMMANDS: list[Callable[[SubParsers], None]] = [
     register_models,
     register_chat,
     register_demo,
+    register_doctor,
     register_emulator,
 ]
 
