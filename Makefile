@@ -6,7 +6,7 @@ VENV := .venv
 VENV2 := .venv-openai2
 UV_VERSION := 0.13.8
 
-.PHONY: test lint typecheck pytest pytest-openai2 demo bench reliability-report clean venv
+.PHONY: test lint typecheck pytest pytest-openai2 demo bench reliability-report clean venv live-test
 
 venv: $(VENV)/.installed
 
@@ -90,3 +90,11 @@ reliability-report: $(VENV)/.installed $(VENV2)/.installed
 	GW_RELIABILITY_RESULTS=$(RELIABILITY_RESULTS)/openai2.json $(VENV2)/bin/python -m pytest tests/reliability -q
 	$(VENV)/bin/python -m tests.reliability.report $(RELIABILITY_RESULTS)/openai3.json \
 		$(RELIABILITY_RESULTS)/openai2.json --output docs/reliability.md
+
+# --- live tests (issue 14) ------------------------------------------------------------------
+# For maintainers before a release: a few dozen small requests to the real gateway (needs
+# GW_API_KEY; GW_BASE_URL optional). Never part of `make test` or CI: tests/live is
+# deselected unless GW_LIVE=1, and its tests enable sockets beyond loopback themselves.
+# The doctor's reports land in build/live/ for review.
+live-test: $(VENV)/.installed
+	GW_LIVE=1 $(VENV)/bin/python -m pytest tests/live -m live -v -rs
