@@ -1,8 +1,8 @@
 """The ``gw`` command: one entry point, one subcommand per job.
 
 Each subcommand is a ``register`` function (adds its parser, sets ``handler``) listed in
-:data:`COMMANDS`: ``gw models``, ``gw chat``, ``gw demo``, ``gw doctor`` and ``gw emulator``; adding one
-is one more function and one more line there. Errors print one line (no traceback, never
+:data:`COMMANDS`: ``gw models``, ``gw chat``, ``gw demo``, ``gw doctor`` and ``gw emulator``;
+adding one is one more function and one more line there. Errors print one line (no traceback, never
 the key) and exit 1; a mistyped command line exits 2, as argparse does. Heavy imports (the
 openai SDK, the emulator, the demo's frameworks) happen inside the handlers, so
 ``gw --help`` and ``gw models`` stay fast and ``gw_core`` still imports no framework.

@@ -258,6 +258,9 @@ def check_structured(ctx: Context, spec: ModelSpec) -> list[CheckResult]:
     if isinstance(value, dict) and all(isinstance(value.get(k), str) for k in _REQUIRED):
         detail = f"JSON that fits the schema: {excerpt(content, 80)}"
         return [ctx.result("structured_output", spec.id, Status.PASS, detail, ex)]
+    if finish == "length":
+        detail = f"the {TOOL_ANSWER}-token budget ran out first: {excerpt(content, 60)!r}"
+        return [ctx.result("structured_output", spec.id, Status.SKIPPED, detail, ex)]
     detail = (
         f"response_format was not honoured (finish_reason={finish}): answer "
         f"{excerpt(content, 80)!r}"

@@ -14,7 +14,7 @@ __all__ = ["Context", "first_choice", "user"]
 #: Completion cap for checks whose answer is a few words.
 SMALL_ANSWER = 128
 #: Completion cap for tool calls and JSON answers (reasoning models think first).
-TOOL_ANSWER = 256
+TOOL_ANSWER = 512
 
 
 def user(content: Any) -> dict[str, Any]:

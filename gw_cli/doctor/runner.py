@@ -209,11 +209,10 @@ def run_doctor(
 def _run_all(
     ctx: Context, chosen: list[str], bad_settings: Settings, emit: Callable[[CheckResult], None]
 ) -> None:
-    auth, reachable = check_auth(ctx, chosen[0])
+    auth, go_on = check_auth(ctx, chosen[0])
     emit(auth)
-    if auth.status is not Status.PASS:
-        why = "skipped: the auth check failed" if reachable else "the gateway did not answer"
-        _skip_rest(ctx, chosen, why, emit)
+    if not go_on:
+        _skip_rest(ctx, chosen, "the auth check failed", emit)
         return
     _gateway_check(ctx, emit, "models_endpoint", None, lambda: check_models_endpoint(ctx))
     for model_id in chosen:

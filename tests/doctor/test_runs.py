@@ -232,3 +232,24 @@ def _strings(value: object, out: list[str]) -> None:
     elif isinstance(value, list):
         for item in value:
             _strings(item, out)
+
+
+def test_a_model_error_on_the_auth_call_does_not_stop_the_run(
+    emu: GatewayEmulator, settings: Settings
+) -> None:
+    emu.inject(Fault.status(503, message="no channel right now"))
+    report = run_doctor(["gpt-5.4"], settings=settings)
+    auth = report.checks[0]
+    assert (auth.check, auth.status) == ("auth", Status.PASS)
+    assert "HTTP 503" in auth.detail
+    assert _by_key(report)[("plain", "gpt-5.4")].status is Status.PASS
+
+
+def test_a_gateway_that_does_not_answer_fails_auth_and_sends_nothing_more() -> None:
+    with GatewayEmulator() as emulator:
+        settings = Settings.resolve(api_key=emulator.api_key, base_url=emulator.base_url)
+    report = run_doctor(["gpt-5.4"], settings=settings)  # the emulator has stopped
+    assert report.checks[0].status is Status.FAIL
+    assert report.checks[0].detail.startswith("no answer")
+    assert report.requests_sent == 1
+    assert {c.status for c in report.checks[1:]} == {Status.SKIPPED}
