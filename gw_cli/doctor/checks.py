@@ -98,13 +98,14 @@ def check_plain(ctx: Context, spec: ModelSpec) -> list[CheckResult]:
         bits = problems + (
             [f"fields our emulator never sends: {', '.join(extras)}"] if extras else []
         )
-        return [ctx.result("plain", spec.id, Status.DIFFERS, "; ".join(bits), ex)]
+        fields = {"fields": sorted(ex.body) if isinstance(ex.body, dict) else None}
+        return [ctx.result("plain", spec.id, Status.DIFFERS, "; ".join(bits), ex, **fields)]
     usage = ex.body["usage"]
     detail = (
         f"finish_reason={finish}, usage {usage['prompt_tokens']}+{usage['completion_tokens']}"
         f" tokens, answer {excerpt(content, 40)!r}"
     )
-    return [ctx.result("plain", spec.id, Status.PASS, detail, ex)]
+    return [ctx.result("plain", spec.id, Status.PASS, detail, ex, usage=usage)]
 
 
 # -- stream ------------------------------------------------------------------------------

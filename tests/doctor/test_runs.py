@@ -17,7 +17,7 @@ from gw_cli.doctor import (
     run_doctor,
 )
 from gw_core.settings import Settings
-from gw_emulator import Fault, GatewayEmulator, Quirks
+from gw_emulator import Fault, GatewayEmulator, Quirks, ScriptedReply
 from tests.conftest import CANARY_KEY
 
 GEMINI_3 = "gemini-3.1-flash-lite-preview"
@@ -253,3 +253,19 @@ def test_a_gateway_that_does_not_answer_fails_auth_and_sends_nothing_more() -> N
     assert report.checks[0].detail.startswith("no answer")
     assert report.requests_sent == 1
     assert {c.status for c in report.checks[1:]} == {Status.SKIPPED}
+
+
+def test_an_extra_field_in_a_completion_body_differs_and_is_named(
+    emu: GatewayEmulator, settings: Settings
+) -> None:
+    emu.script(ScriptedReply("ready", usage={**_USAGE, "cost": 0.1}), model="gpt-5.4")
+    # The auth call takes the first script: queue the reply for the plain call too.
+    emu.script(ScriptedReply("ready", usage={**_USAGE, "cost": 0.1}), model="gpt-5.4")
+    report = run_doctor(["gpt-5.4"], settings=settings)
+    plain = _by_key(report)[("plain", "gpt-5.4")]
+    assert plain.status is Status.DIFFERS
+    assert "usage.cost" in plain.detail
+    assert "gw_core.wire.response:parse_completion" in plain.where
+
+
+_USAGE = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
