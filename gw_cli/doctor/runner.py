@@ -157,7 +157,8 @@ def _run_model(ctx: Context, spec: ModelSpec, emit: Callable[[CheckResult], None
         try:
             found = check.run(ctx, spec)
         except Exception as exc:  # a bug in a check must not stop the run
-            found = [ctx.result(check.names[0], spec.id, Status.FAIL, f"the check failed: {exc!r}")]
+            why = f"the check failed: {exc!r}"
+            found = [ctx.result(name, spec.id, Status.FAIL, why) for name in check.names]
         for result in found:
             emit(result)
 
@@ -245,11 +246,11 @@ def _gateway_check(
 def _skip_rest(
     ctx: Context, chosen: list[str], why: str, emit: Callable[[CheckResult], None]
 ) -> None:
-    for name in ("models_endpoint",):
-        emit(ctx.skipped(name, None, why))
+    emit(ctx.skipped("models_endpoint", None, why))
     for model_id in chosen:
         for check in PER_MODEL:
             for name in check.names:
                 emit(ctx.skipped(name, model_id, why))
     emit(ctx.skipped("bad_key_error", chosen[0], why))
     emit(ctx.skipped("unknown_model_error", None, why))
+    emit(ctx.skipped("rate_limit_headers", None, why))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import zlib
 from typing import Any
@@ -162,3 +163,25 @@ def test_markdown_lists_differences_with_their_assumption_and_code() -> None:
     assert "`gw_core.wire.stream:StreamAccumulator.add`" in text
     assert report.exit_code == 1
     assert "secret-key" not in repr(report)
+
+
+def test_a_check_that_breaks_is_a_failure_of_each_of_its_findings_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gw_cli.doctor import runner
+
+    def broken(ctx: Context, spec: Any) -> list[CheckResult]:
+        raise RuntimeError("a bug")
+
+    stream = next(c for c in runner.PER_MODEL if c.names == ("stream_end", "stream_usage"))
+    patched = tuple(
+        dataclasses.replace(c, run=broken) if c is stream else c for c in runner.PER_MODEL
+    )
+    monkeypatch.setattr(runner, "PER_MODEL", patched)
+    found: list[CheckResult] = []
+    runner._run_model(_context(), parse("gpt-5.4"), found.append)
+    by_name = {c.check: c for c in found}
+    assert by_name["stream_end"].status is by_name["stream_usage"].status is Status.FAIL
+    assert "a bug" in by_name["stream_usage"].detail
+    assert by_name["plain"].status is Status.FAIL  # no gateway at 127.0.0.1:9: a real failure
+    assert len(found) == sum(len(c.names) for c in patched)
