@@ -25,9 +25,8 @@ _MAX_REQUESTS = 60
 
 
 @pytest.fixture(scope="module")
-def report(request: pytest.FixtureRequest) -> DoctorReport:
-    settings: Settings = request.getfixturevalue("live_settings")
-    found = run_doctor(settings=settings, max_requests=_MAX_REQUESTS)
+def report(live_settings: Settings) -> DoctorReport:
+    found = run_doctor(settings=live_settings, max_requests=_MAX_REQUESTS)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "doctor.md").write_text(found.to_markdown(), encoding="utf-8")
     (OUT / "doctor.json").write_text(found.to_json(), encoding="utf-8")
