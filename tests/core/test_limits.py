@@ -56,7 +56,7 @@ def test_requests_per_window_slide_instead_of_refilling_in_a_burst() -> None:
 def test_a_full_window_refuses_a_non_blocking_acquire_and_pools_count_apart() -> None:
     limiter = RateLimiter(rpm=2, window=60)
     assert limiter.acquire("gpt-5.4-low", blocking=False)
-    assert limiter.acquire("claude-opus-4-7-low", blocking=False)  # same pool: "low"
+    assert limiter.acquire("gemini-2.5-pro-low", blocking=False)  # same pool: "low"
     assert not limiter.acquire("gpt-5.4-low", blocking=False)
     assert limiter.acquire("gpt-5.4-official", blocking=False)
     assert limiter.acquire("gpt-5.4", blocking=False)
