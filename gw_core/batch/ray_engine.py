@@ -45,8 +45,11 @@ class _Worker:
         self.buffer: list[RowOutcome] = []
 
     async def run(self, rows: list[Row]) -> int:
-        await run_rows(rows, self.config, self.buffer.append)
+        await run_rows(rows, self.config, self._keep)
         return len(rows)
+
+    def _keep(self, outcome: RowOutcome) -> None:
+        self.buffer.append(outcome)  # not a bound ``append``: drain() swaps the list
 
     async def drain(self) -> list[RowOutcome]:
         out, self.buffer = self.buffer, []
