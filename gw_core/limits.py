@@ -50,6 +50,7 @@ _WINDOW_SECONDS = 60
 _MAX_UNITS = 10_000
 _MIN_SLEEP = 0.005
 _MAX_SLEEP = 1.0
+_PAUSE_REFRESH = 0.1
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class RateLimiter:
         self._url = SecretStr(raw) if raw else None
         self.namespace = namespace
         self._pauses: dict[str, float] = {}  # pool -> time.time() when the pause ends
+        self._checked: dict[str, float] = {}  # pool -> time.monotonic() of the last Redis read
         self._backend = _Backend()
 
     # -- identity ---------------------------------------------------------------------
@@ -191,7 +193,7 @@ class RateLimiter:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._pauses = {}
+        self._pauses, self._checked = {}, {}
         self._backend = _Backend()
 
     def share_of(self, workers: int) -> RateLimiter:
@@ -296,14 +298,18 @@ class RateLimiter:
         pool = parse(model).pool
         items = self._items(pool, tokens)
         strategy, client = self._sync()
+        careful = not blocking
         while True:
-            wait = self._paused_for(pool, client.pttl(self._pause_key(pool)) if client else -2)
+            if client is not None and self._check_due(pool):
+                self._learn(pool, client.pttl(self._pause_key(pool)))
+            wait = self._pauses.get(pool, 0.0) - time.time()
             if wait <= 0:
-                wait = _try_hits(strategy, items, pool)
+                wait = _try_hits(strategy, items, pool, careful)
                 if wait <= 0:
                     return True
             if not blocking:
                 return False
+            careful = True
             time.sleep(wait)
 
     async def aacquire(self, model: str, tokens: int = 0, *, blocking: bool = True) -> bool:
@@ -311,24 +317,36 @@ class RateLimiter:
         pool = parse(model).pool
         items = self._items(pool, tokens)
         strategy, client = self._async()
+        careful = not blocking
         while True:
-            pttl = await client.pttl(self._pause_key(pool)) if client else -2
-            wait = self._paused_for(pool, pttl)
+            if client is not None and self._check_due(pool):
+                self._learn(pool, await client.pttl(self._pause_key(pool)))
+            wait = self._pauses.get(pool, 0.0) - time.time()
             if wait <= 0:
                 if self._url is None:
-                    wait = _try_hits(strategy, items, pool)
+                    wait = _try_hits(strategy, items, pool, careful)
                 else:
-                    wait = await _atry_hits(strategy, items, pool)
+                    wait = await _atry_hits(strategy, items, pool, careful)
                 if wait <= 0:
                     return True
             if not blocking:
                 return False
+            careful = True
             await asyncio.sleep(wait)
 
-    def _paused_for(self, pool: str, pttl_ms: int) -> float:
-        local = self._pauses.get(pool, 0.0) - time.time()
-        shared = pttl_ms / 1000.0 if pttl_ms and pttl_ms > 0 else 0.0
-        return max(local, shared)
+    def _check_due(self, pool: str) -> bool:
+        """Whether to read the shared pause again: at most every 0.1 s per pool, so a
+        busy process pays one Redis round trip per acquire, not two."""
+        now = time.monotonic()
+        if now - self._checked.get(pool, -math.inf) < _PAUSE_REFRESH:
+            return False
+        self._checked[pool] = now
+        return True
+
+    def _learn(self, pool: str, pttl_ms: Any) -> None:
+        if isinstance(pttl_ms, int) and pttl_ms > 0:
+            until = time.time() + pttl_ms / 1000.0
+            self._pauses[pool] = max(self._pauses.get(pool, 0.0), until)
 
     # -- being told to back off -------------------------------------------------------
 
@@ -397,27 +415,32 @@ def _clamp(seconds: float) -> float:
     return min(_MAX_SLEEP, max(_MIN_SLEEP, seconds))
 
 
-# Hitting: the later limits are tested first, so that waiting on the token limit does not
-# spend a request slot on every re-check. A later hit can still lose a race with another
-# process; the earlier hit then stays counted: the limiter sends fewer, never more.
+# Hitting: the first try hits each limit at once (one Redis round trip per limit). If a
+# later limit refuses, the earlier hit stays counted (the limiter then sends fewer, never
+# more), and every retry is "careful": it tests the later limits first, so that waiting on
+# the token limit does not spend a request slot on each re-check.
 
 
-def _try_hits(strategy: Any, items: list[tuple[Any, int, str]], pool: str) -> float:
+def _try_hits(strategy: Any, items: list[tuple[Any, int, str]], pool: str, careful: bool) -> float:
     """Hit every limit; 0 when all passed, else how long to wait before re-checking."""
-    for item, cost in [(item, cost) for item, cost, _ in items[1:]]:
-        if not strategy.test(item, pool, cost=cost):
-            return _clamp(strategy.get_window_stats(item, pool).reset_time - time.time())
+    if careful:
+        for item, cost, _ in items[1:]:
+            if not strategy.test(item, pool, cost=cost):
+                return _clamp(strategy.get_window_stats(item, pool).reset_time - time.time())
     for item, cost, _ in items:
         if not strategy.hit(item, pool, cost=cost):
             return _clamp(strategy.get_window_stats(item, pool).reset_time - time.time())
     return 0.0
 
 
-async def _atry_hits(strategy: Any, items: list[tuple[Any, int, str]], pool: str) -> float:
-    for item, cost in [(item, cost) for item, cost, _ in items[1:]]:
-        if not await strategy.test(item, pool, cost=cost):
-            stats = await strategy.get_window_stats(item, pool)
-            return _clamp(stats.reset_time - time.time())
+async def _atry_hits(
+    strategy: Any, items: list[tuple[Any, int, str]], pool: str, careful: bool
+) -> float:
+    if careful:
+        for item, cost, _ in items[1:]:
+            if not await strategy.test(item, pool, cost=cost):
+                stats = await strategy.get_window_stats(item, pool)
+                return _clamp(stats.reset_time - time.time())
     for item, cost, _ in items:
         if not await strategy.hit(item, pool, cost=cost):
             stats = await strategy.get_window_stats(item, pool)
