@@ -38,3 +38,11 @@ def test_without_the_callback_only_requests_are_counted(make_llm: MakeLLM) -> No
 def test_its_repr_hides_the_redis_password() -> None:
     shared = RateLimiter(rpm=5, url="redis://:hunter2@127.0.0.1:6379/0")
     assert "hunter2" not in repr(GatewayRateLimiter(shared, model="gpt-5.4"))
+
+
+def test_the_sync_path_counts_the_prompts_tokens_too(make_llm: MakeLLM) -> None:
+    shared = RateLimiter(tpm=1000)
+    limiter = GatewayRateLimiter(shared, model="gpt-5.4")
+    make_llm(rate_limiter=limiter, callbacks=[limiter]).invoke("one two three")
+    assert not shared.acquire("gpt-5.4", tokens=1000 - 7 + 1, blocking=False)
+    assert shared.acquire("gpt-5.4", tokens=1000 - 7, blocking=False)
