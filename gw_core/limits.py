@@ -206,9 +206,15 @@ class RateLimiter:
             return self
 
         def part(limit: PoolLimit) -> PoolLimit:
+            for name, value in (("rpm", limit.rpm), ("tpm", limit.tpm)):
+                if value is not None and value < workers:
+                    raise GatewayInputError(
+                        f"{name}={value} cannot be split across {workers} workers: give the "
+                        "limiter a redis:// URL to share it, or use fewer workers"
+                    )
             return PoolLimit(
-                max(1, limit.rpm // workers) if limit.rpm else None,
-                max(1, limit.tpm // workers) if limit.tpm else None,
+                limit.rpm // workers if limit.rpm else None,
+                limit.tpm // workers if limit.tpm else None,
             )
 
         return RateLimiter(

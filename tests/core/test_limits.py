@@ -134,6 +134,8 @@ def test_an_in_process_limiter_split_across_workers_keeps_the_total() -> None:
     limiter = RateLimiter(rpm=10, tpm=1001, pools={"low": PoolLimit(rpm=3)})
     share = limiter.share_of(3)
     assert (share.default.rpm, share.default.tpm, share.pools["low"].rpm) == (3, 333, 1)
+    with pytest.raises(GatewayInputError, match="cannot be split across 4 workers"):
+        limiter.share_of(4)
 
 
 # -- shared through a real Redis ----------------------------------------------------------
