@@ -103,6 +103,8 @@ def run_on_ray(
             for ref in done:
                 ray.get(ref)  # a worker that crashed raises here
                 del runs[ref]
+    except KeyboardInterrupt:  # Ctrl-C: the rows drained so far are written; stop cleanly
+        summary.interrupted = True
     except BaseException:
         summary.interrupted = True
         raise
