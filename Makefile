@@ -14,13 +14,13 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q "uv==$(UV_VERSION)"
-	$(VENV)/bin/python -m uv pip install -q --python $(VENV)/bin/python -e ".[dev]" "openai>=3,<4"
+	$(VENV)/bin/python -m uv pip install -q --compile-bytecode --python $(VENV)/bin/python -e ".[dev]" "openai>=3,<4"
 	touch $@
 
 $(VENV2)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV2)
 	$(VENV2)/bin/python -m pip install -q "uv==$(UV_VERSION)"
-	$(VENV2)/bin/python -m uv pip install -q --python $(VENV2)/bin/python -e ".[dev]" "openai>=2,<3"
+	$(VENV2)/bin/python -m uv pip install -q --compile-bytecode --python $(VENV2)/bin/python -e ".[dev]" "openai>=2,<3"
 	touch $@
 
 lint: $(VENV)/.installed

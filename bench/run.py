@@ -317,6 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a few rounds: for trying only")
     parser.add_argument("--out", default=str(ROOT / "docs"), help="where the docs go")
     parser.add_argument("--skip-emulator", action="store_true")
+    parser.add_argument("--skip-batch", action="store_true", help="no batch figures (issue 13)")
     parser.add_argument(
         "--side", choices=("langchain", "llamaindex"), help="measure one venv only (debugging)"
     )
@@ -446,6 +447,19 @@ def main(argv: list[str] | None = None) -> None:
         "command": "make bench" + (" BENCH_ARGS=--quick" if args.quick else ""),
     }
     results = analyse(raw, meta)
+    if not args.skip_batch:
+        _log("batch engine vs ChatOpenAI.abatch, Redis limiter, Ray (bench/batch.py)")
+        from batch import BATCH_KEYS, measure
+
+        figures = measure(
+            str(Path(args.project_venv).absolute() / "bin" / "python"),
+            str(Path(args.venv).absolute() / "bin" / "python"),
+            rows=1_000 if args.quick else 10_000,
+            ray_rows=500 if args.quick else 2_000,
+            server_cpu=server_cpu,
+        )
+        results["batch"] = figures
+        results.update({key: figures.get(key) for key in BATCH_KEYS})
     results["meta"]["duration_s"] = round(time.time() - started, 1)
     paths = write_outputs(results, Path(args.out))
     _log(f"done in {results['meta']['duration_s']:.0f} s: " + ", ".join(str(p) for p in paths))

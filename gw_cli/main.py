@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any, NoReturn
 
+from gw_cli.batch import register_batch
+
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 SubParsers = Any  # argparse's _SubParsersAction is private; typed loosely on purpose.
@@ -392,6 +394,7 @@ def register_doctor(subparsers: SubParsers) -> None:
 COMMANDS: list[Callable[[SubParsers], None]] = [
     register_models,
     register_chat,
+    register_batch,
     register_demo,
     register_doctor,
     register_emulator,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ class RecordedRequest:
     status: int | None
     fault: str | None
     disconnected_early: bool
+    #: ``time.time()`` when the request line arrived (rate-limit tests count windows).
+    received_at: float = 0.0
 
 
 @dataclass
@@ -54,6 +57,7 @@ class LogEntry:
     fault: str | None = None
     disconnected_early: bool = False
     finished: bool = False
+    received_at: float = field(default_factory=time.time)
 
     def frozen(self) -> RecordedRequest:
         return RecordedRequest(
@@ -65,6 +69,7 @@ class LogEntry:
             status=self.status,
             fault=self.fault,
             disconnected_early=self.disconnected_early,
+            received_at=self.received_at,
         )
 
 

@@ -34,6 +34,7 @@ from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, fi
 from gw_core import catalog
 from gw_core.catalog import ModelSpec
 from gw_core.errors import GatewayInputError
+from gw_core.limits import estimate_tokens
 from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.transport import Gateway
@@ -132,6 +133,13 @@ class GatewayLLM(FunctionCallingLLM):
         exclude=True,
         repr=False,
         description="A gw_core RetryPolicy to use instead of one built from max_retries.",
+    )
+    # Not LlamaIndex's own ``rate_limiter`` (called with no model and no token count).
+    limiter: Any | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="A gw_core.limits.RateLimiter each request waits on, tokens included.",
     )
 
     _gateway: Gateway | None = PrivateAttr(default=None)
@@ -268,8 +276,17 @@ class GatewayLLM(FunctionCallingLLM):
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         return self._chat(messages, **kwargs)
 
+    def _limit(self, body: dict[str, Any], spec: ModelSpec) -> None:
+        if self.limiter is not None:
+            self.limiter.acquire(spec.id, estimate_tokens(body))
+
+    async def _alimit(self, body: dict[str, Any], spec: ModelSpec) -> None:
+        if self.limiter is not None:
+            await self.limiter.aacquire(spec.id, estimate_tokens(body))
+
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         body, spec = self._request(messages, kwargs, stream=False)
+        self._limit(body, spec)
         return completion_to_chat_response(self._transport().complete(body, spec))
 
     @llm_chat_callback()
@@ -278,6 +295,7 @@ class GatewayLLM(FunctionCallingLLM):
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         body, spec = self._request(messages, kwargs, stream=False)
+        await self._alimit(body, spec)
         completion = await self._transport().acomplete(body, spec)
         return completion_to_chat_response(completion)
 
@@ -292,6 +310,7 @@ class GatewayLLM(FunctionCallingLLM):
 
         def gen() -> Generator[ChatResponse, None, None]:
             assembler = StreamAssembler()
+            self._limit(body, spec)
             with stream:
                 for delta in stream:
                     yield assembler.feed(delta, stream.route)
@@ -310,6 +329,7 @@ class GatewayLLM(FunctionCallingLLM):
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             assembler = StreamAssembler()
+            await self._alimit(body, spec)
             async with stream:
                 async for delta in stream:
                     yield assembler.feed(delta, stream.route)

@@ -36,12 +36,13 @@ def _output_text(output: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def test_the_four_notebooks_are_there() -> None:
+def test_the_five_notebooks_are_there() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_langchain_quickstart.ipynb",
         "02_llamaindex_quickstart.ipynb",
         "03_rag_app.ipynb",
         "04_testing_with_the_emulator.ipynb",
+        "05_batch_eval_on_ray.ipynb",
     ]
 
 

@@ -28,6 +28,9 @@ def _loaded_after_import(module: str) -> set[str]:
             {"langchain_core", "langchain", "llama_index", "langchain_gw", "llamaindex_gw"},
         ),
         ("gw_core.transport", {"langchain_core", "langchain", "llama_index"}),
+        # The optional extras load only when a limiter or a Ray run is used.
+        ("gw_core.limits", {"limits", "redis", "ray"}),
+        ("gw_core.batch", {"limits", "redis", "ray", "langchain_core", "llama_index"}),
         ("gw_emulator", {"langchain_core", "langchain", "llama_index"}),
         ("langchain_gw", {"llama_index", "llamaindex_gw"}),
         ("llamaindex_gw", {"langchain_core", "langchain", "langchain_gw"}),
@@ -45,12 +48,20 @@ _FRAMEWORKS = {"langchain_core", "langchain", "langchain_openai", "llama_index"}
 _TOOLS = {"gw_cli", "gw_emulator", "gw_demo"}
 _ADAPTERS = {"langchain_gw", "llamaindex_gw"}
 _FORBIDDEN_ANYWHERE = {
-    "gw_core": _FRAMEWORKS | _TOOLS | _ADAPTERS | {"ray", "redis"},
+    "gw_core": _FRAMEWORKS | _TOOLS | _ADAPTERS | {"ray", "redis", "limits"},
     "langchain_gw": _TOOLS | {"llama_index", "llamaindex_gw"},
     "llamaindex_gw": _TOOLS | {"langchain_core", "langchain", "langchain_gw"},
     "gw_emulator": _FRAMEWORKS | _ADAPTERS | {"gw_cli", "gw_demo"},
 }
 _ROOT = Path(__file__).resolve().parents[2]
+# The only modules that may import the optional extras, and only lazily (checked above).
+_EXTRAS = {"ray", "redis", "limits"}
+_EXTRAS_ALLOWED_IN = ("gw_core/limits.py", "gw_core/batch/")
+
+
+def _allowed(path: Path, root: str) -> bool:
+    relative = path.relative_to(_ROOT).as_posix()
+    return root in _EXTRAS and relative.startswith(_EXTRAS_ALLOWED_IN)
 
 
 def _imported_roots(path: Path) -> set[tuple[str, int]]:
@@ -79,7 +90,7 @@ def test_no_import_reaches_up_or_across_even_lazily(package: str) -> None:
         f"{path.relative_to(_ROOT)}:{line} imports {root}"
         for path in sorted((_ROOT / package).rglob("*.py"))
         for root, line in sorted(_imported_roots(path))
-        if root in forbidden
+        if root in forbidden and not _allowed(path, root)
     ]
     assert not offences, "\n".join(offences)
 
@@ -90,3 +101,10 @@ def test_the_ast_check_sees_a_lazy_import(tmp_path: Path) -> None:
         "def f():\n    from gw_demo.app import run_demo\n    import_module('langchain_core')\n"
     )
     assert {root for root, _ in _imported_roots(sample)} == {"gw_demo", "langchain_core"}
+
+
+def test_only_the_limiter_and_batch_modules_may_import_the_extras() -> None:
+    assert _allowed(_ROOT / "gw_core" / "batch" / "ray_engine.py", "ray")
+    assert _allowed(_ROOT / "gw_core" / "limits.py", "redis")
+    assert not _allowed(_ROOT / "gw_core" / "transport.py", "redis")
+    assert not _allowed(_ROOT / "gw_core" / "batch" / "engine.py", "langchain_core")
