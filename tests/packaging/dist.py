@@ -21,7 +21,7 @@ from typing import Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - the venvs run 3.11+
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Set by ``make wheel-smoke``: the folder holding the sdist and the wheel to check.
@@ -30,7 +30,8 @@ DIST_ENV = "TEST_DIST_DIR"
 
 def pyproject() -> dict[str, Any]:
     with (ROOT / "pyproject.toml").open("rb") as f:
-        return tomllib.load(f)
+        data: dict[str, Any] = tomllib.load(f)
+    return data
 
 
 def wheel_packages() -> list[str]:
