@@ -128,7 +128,7 @@ def check_full(venv: Venv, work: Path) -> None:
         work,
     )
     (work / "pytest.ini").write_text("[pytest]\n")
-    shutil.copyfile(HERE / "installed_fixture_test.py", work / "test_user_app.py")
+    shutil.copyfile(HERE / "user_app_tests.py", work / "test_user_app.py")
     expect(
         run(
             [venv.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user_app.py"], work

@@ -2,7 +2,7 @@
 with the installed venv's pytest: the ``gateway_emulator`` and ``gateway_env`` fixtures
 come from the wheel's pytest11 entry point, with no conftest.
 
-Named so that this project's own pytest run does not collect it.
+Named so that this project's own pytest run does not collect it (not test_*.py or *_test.py).
 """
 
 from __future__ import annotations
