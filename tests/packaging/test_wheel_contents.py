@@ -48,19 +48,27 @@ def wheel(dist: tuple[Path, Path]) -> Wheel:
     return read_wheel(dist[0])
 
 
-def _checkout_files(package: str) -> set[str]:
-    """The package's files in the checkout as wheel member names: what git tracks (so a
-    stray file left in a package folder fails here before it ships), else every file."""
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z", "--", package],
+def _tracked(*paths: str) -> set[str] | None:
+    """The files git tracks under ``paths``; None outside a git checkout (an unpacked sdist)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--", *paths],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
-    if tracked.returncode == 0 and tracked.stdout:
-        return {name for name in tracked.stdout.split("\0") if name}
-    return {  # not a git checkout (an unpacked sdist): the files there
+    if listed.returncode != 0 or not listed.stdout:
+        return None
+    return {name for name in listed.stdout.split("\0") if name}
+
+
+def _checkout_files(package: str) -> set[str]:
+    """The package's files as wheel member names: what git tracks, so a stray file left in
+    a package folder fails here before it ships; else every file there."""
+    tracked = _tracked(package)
+    if tracked is not None:
+        return tracked
+    return {
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / package).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
@@ -191,7 +199,12 @@ def test_the_sdist_carries_what_builds_and_tests_the_wheel_and_no_working_files(
     assert {"pyproject.toml", "README.md", "LICENSE", "PKG-INFO"} <= names
     assert set(corpus_map()) <= names
     assert "tests/packaging/test_wheel_contents.py" in names
+    assert {f"notebooks/{p.name}" for p in (ROOT / "notebooks").glob("*.ipynb")} <= names
     tops = {n.split("/", 1)[0] for n in names}
-    allowed = {*wheel_packages(), "docs", "tests", "pyproject.toml", "README.md", "LICENSE"}
+    allowed = {*wheel_packages(), "docs", "tests", "notebooks", "pyproject.toml", "LICENSE"}
+    allowed |= {"README.md", "CONTRIBUTING.md"}  # the suite checks what they say
     assert tops - allowed <= {"PKG-INFO", ".gitignore"}
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    tracked = _tracked(".")
+    if tracked is not None:  # in a git checkout: nothing untracked slipped in
+        assert names - tracked <= {"PKG-INFO"}
