@@ -106,7 +106,10 @@ def main() -> int:
         )
         loaded = sorted(m for m in sys.modules if m == module or m.startswith(module + "."))
         assert not loaded, f"the adapters imported {loaded}"
-    print(f"installed_check: ok (frameworks: {', '.join(args.frameworks) or 'none'})")
+    import openai
+
+    frameworks = ", ".join(args.frameworks) or "none"
+    print(f"installed_check: ok on openai {openai.__version__} (frameworks: {frameworks})")
     return 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
 
 from tests.packaging.dist import ROOT, find_dist, pyproject
 
@@ -107,7 +110,16 @@ def make_venv(root: Path, label: str, wheel: Path, extras: list[str], openai: st
     return venv
 
 
-def check_full(venv: Venv, work: Path) -> None:
+def installed_check(venv: Venv, work: Path, openai: str, *frameworks: str) -> None:
+    """installed_check.py in the venv, which must have run on an openai in ``openai``."""
+    flags = [word for framework in frameworks for word in ("--with", framework)]
+    output = run([venv.python, HERE / "installed_check.py", *flags], work)
+    found = re.search(r"installed_check: ok on openai (\S+)", output)
+    if not found or not SpecifierSet(openai).contains(found.group(1)):
+        raise SmokeFailure(f"expected openai{openai} in the venv:\n{output}")
+
+
+def check_full(venv: Venv, work: Path, openai: str) -> None:
     """The command line, the demo, both adapters and the pytest plugin, all installed."""
     expect(run([venv.gw, "--help"], work), "models", "chat", "demo", "emulator")
     expect(run([venv.gw, "models"], work), "gpt-5.4", "claude-sonnet-4-6", "model ids")
@@ -123,10 +135,7 @@ def check_full(venv: Venv, work: Path) -> None:
         "docs/multimodal.md",
         "Done: 3 questions answered by LangChain and LlamaIndex on the embedded emulator.",
     )
-    run(
-        [venv.python, HERE / "installed_check.py", "--with", "langchain", "--with", "llamaindex"],
-        work,
-    )
+    installed_check(venv, work, openai, "langchain", "llamaindex")
     (work / "pytest.ini").write_text("[pytest]\n")
     shutil.copyfile(HERE / "user_app_tests.py", work / "test_user_app.py")
     expect(
@@ -137,9 +146,9 @@ def check_full(venv: Venv, work: Path) -> None:
     )
 
 
-def check_one_framework(venv: Venv, work: Path, framework: str) -> None:
+def check_one_framework(venv: Venv, work: Path, openai: str, framework: str) -> None:
     """One extra alone: its adapter works; the other framework is absent; the CLI says so."""
-    run([venv.python, HERE / "installed_check.py", "--with", framework], work)
+    installed_check(venv, work, openai, framework)
     expect(run([venv.gw, "models"], work), "model ids")
     expect(run([venv.gw, "demo"], work, expect_ok=False), "demo extra", "gw-integrations[demo]")
 
@@ -148,10 +157,11 @@ def smoke(wheel: Path, openai: str, root: Path, extras: list[str]) -> None:
     work = root / "work"
     work.mkdir()
     print(f"  openai{openai}: [{','.join(extras)}]", flush=True)
-    check_full(make_venv(root, "full", wheel, extras, openai), work)
+    check_full(make_venv(root, "full", wheel, extras, openai), work, openai)
     for framework in ("langchain", "llamaindex"):
         print(f"  openai{openai}: [{framework}] alone", flush=True)
-        check_one_framework(make_venv(root, framework, wheel, [framework], openai), work, framework)
+        venv = make_venv(root, framework, wheel, [framework], openai)
+        check_one_framework(venv, work, openai, framework)
 
 
 def main(argv: list[str] | None = None) -> int:
