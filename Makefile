@@ -6,7 +6,7 @@ VENV := .venv
 VENV2 := .venv-openai2
 UV_VERSION := 0.13.8
 
-.PHONY: test lint typecheck pytest pytest-openai2 demo bench reliability-report clean venv live-test
+.PHONY: test lint typecheck pytest pytest-openai2 demo bench reliability-report clean venv live-test dist wheel-smoke
 
 venv: $(VENV)/.installed
 
@@ -39,14 +39,30 @@ pytest-openai2: $(VENV2)/.installed
 	@$(VENV2)/bin/python -c "import openai; print('== pytest on openai', openai.__version__)"
 	$(VENV2)/bin/python -m pytest tests --nbmake notebooks
 
-test: lint typecheck pytest pytest-openai2
+test: lint typecheck pytest pytest-openai2 wheel-smoke
 
 # The RAG demo: on the embedded emulator without GW_API_KEY, on the gateway with it.
 demo: $(VENV)/.installed
 	$(VENV)/bin/gw demo
 
 clean:
-	rm -rf $(VENV) $(VENV2) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV2) .mypy_cache .ruff_cache $(DIST)
+
+# --- the wheel as users get it (issue 17) ---------------------------------------------------
+# `make dist` builds the sdist, then the wheel from it, with the standard frontend in an
+# isolated env (hatchling from PyPI through uv's cache), as `pip install <clone>` would.
+# `make wheel-smoke` checks their contents, then installs the wheel into fresh venvs in a
+# temp folder and uses it from there: the CLI, the demo, both adapters, the pytest plugin,
+# each framework's extra alone, on openai 3.x and 2.x (tests/packaging/smoke.py).
+DIST := dist
+
+dist: $(VENV)/.installed
+	rm -rf $(DIST)
+	$(VENV)/bin/python -m build --installer uv --outdir $(DIST) .
+
+wheel-smoke: dist
+	TEST_DIST_DIR=$(DIST) $(VENV)/bin/python -m pytest tests/packaging -q
+	$(VENV)/bin/python -m tests.packaging.smoke --dist $(DIST)
 
 # --- benchmarks (issue 8) -----------------------------------------------------------------
 # The peers' pins conflict, so each side gets its own venv beside our package:

@@ -317,7 +317,9 @@ def register_demo(subparsers: SubParsers) -> None:
         help="ask this instead of the three built-in questions (repeatable)",
     )
     parser.add_argument(
-        "--docs", metavar="DIR", help="folder of *.md files (default: ./docs, else this project's)"
+        "--docs",
+        metavar="DIR",
+        help="folder of *.md files (default: this project's docs, shipped with it)",
     )
     parser.add_argument(
         "--top-k", type=int, default=4, metavar="K", help="excerpts per question (default 4)"

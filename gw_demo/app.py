@@ -153,7 +153,7 @@ def run_demo(
         raise ValueError(f"k must be at least 1, got {k}")
     folder = docs_dir or find_docs_dir()
     if folder is None or not folder.is_dir():
-        where = str(docs_dir) if docs_dir else "the working directory or the project checkout"
+        where = str(docs_dir) if docs_dir else "the installed package or the project checkout"
         raise FileNotFoundError(f"no docs/ folder with Markdown files in {where}; pass --docs")
 
     out.write("gw demo: a RAG app over this project's own docs, on LangChain and LlamaIndex.\n")

@@ -9,12 +9,14 @@ LlamaIndex side of the demo read the same chunks.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "CHECKOUT_DOCS",
     "MAX_CHUNK_WORDS",
+    "PACKAGED_DOCS",
     "Chunk",
     "find_docs_dir",
     "markdown_files",
@@ -72,10 +74,20 @@ class Chunk:
 GENERATED_REPORTS = frozenset({"benchmarks.md", "reliability.md"})
 
 
-def find_docs_dir(start: Path | None = None) -> Path | None:
-    """The project's ``docs/`` folder: under ``start`` (default: the working directory),
-    else beside this package in a source checkout. None when neither exists."""
-    candidates = [(start or Path.cwd()) / "docs", Path(__file__).resolve().parent.parent / "docs"]
+#: Where the wheel ships the project's prose docs (``force-include`` in pyproject.toml), so
+#: ``gw demo`` has its corpus without a checkout. Absent in a source checkout.
+PACKAGED_DOCS = Path(__file__).resolve().parent / "docs"
+#: The checkout's ``docs/`` beside this package (editable installs, ``make demo``).
+CHECKOUT_DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def find_docs_dir(candidates: Sequence[Path] = (PACKAGED_DOCS, CHECKOUT_DOCS)) -> Path | None:
+    """The demo's default corpus: this project's docs, as installed or in the checkout.
+
+    The working directory is not searched: the built-in questions are about this library,
+    and a user's own ``docs/`` would answer them from unrelated text; ``--docs DIR`` is how
+    a user points the demo at their files. None when no candidate holds Markdown.
+    """
     for candidate in candidates:
         if candidate.is_dir() and any(candidate.glob("*.md")):
             return candidate

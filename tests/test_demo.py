@@ -208,7 +208,7 @@ def test_index_of_the_project_docs_covers_every_page() -> None:
     index = DocsIndex.from_directory(DOCS, progress=False)
     written = {f"docs/{p.name}" for p in DOCS.glob("*.md") if p.name not in GENERATED_REPORTS}
     assert set(index.sources) == written
-    assert find_docs_dir(ROOT) == DOCS
+    assert find_docs_dir() == DOCS  # a checkout has no packaged copy: its own docs/
     top = index.search("Which models accept video input?", k=1)[0]
     assert top.chunk.source == "docs/multimodal.md"
 
@@ -251,3 +251,18 @@ def test_generated_reports_stay_out_of_the_demo_corpus(tmp_path: Path) -> None:
     for name in ("overview.md", "benchmarks.md", "reliability.md", "streaming.md"):
         (tmp_path / name).write_text("# t\n\nText.\n")
     assert [p.name for p in markdown_files(tmp_path)] == ["overview.md", "streaming.md"]
+
+
+def test_the_docs_shipped_in_the_package_come_before_the_checkout_and_the_cwd_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packaged, checkout, cwd = tmp_path / "packaged", tmp_path / "checkout", tmp_path / "cwd"
+    for folder in (packaged, checkout, cwd / "docs"):
+        folder.mkdir(parents=True)
+        (folder / "page.md").write_text("# t\n\nText.\n")
+    monkeypatch.chdir(cwd)
+    assert find_docs_dir((packaged, checkout)) == packaged
+    (packaged / "page.md").unlink()  # a folder with no Markdown does not count
+    assert find_docs_dir((packaged, checkout)) == checkout
+    (checkout / "page.md").unlink()
+    assert find_docs_dir((packaged, checkout)) is None
