@@ -147,6 +147,8 @@ class Settings:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         if key is None:
             key = os.environ.get(ENV_API_KEY)
+        if key is not None and not isinstance(key, str):  # never show the value: it is the key
+            raise GatewayInputError(f"api_key must be a str, got {type(key).__name__}")
         if not key or not key.strip():
             raise MissingAPIKeyError(
                 "no API key: pass api_key=... or set the GW_API_KEY environment variable"
