@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, cast
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from gw_core.catalog import parse
 from gw_core.client import check_http_client
@@ -29,7 +29,27 @@ from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.transport import Gateway
 
-__all__ = ["ClientConfig", "RouteOwner"]
+__all__ = ["ClientConfig", "RouteOwner", "without_inputs"]
+
+
+def without_inputs(exc: ValidationError) -> ValueError:
+    """The same validation error with every input value dropped.
+
+    pydantic keeps each failing input on the error (``errors()``, pickles), and the input
+    of a missing-field error is every argument given, the API key included. What is left
+    names the field and the problem, which is what the user needs to fix it.
+    """
+    details: list[Any] = []
+    for error in exc.errors():
+        detail: dict[str, Any] = {"type": error["type"], "loc": error["loc"], "input": None}
+        if "ctx" in error:
+            detail["ctx"] = error["ctx"]
+        details.append(detail)
+    try:
+        return ValidationError.from_exception_data(exc.title, details, hide_input=True)
+    except Exception:  # an error type pydantic cannot rebuild: say the same in plain words
+        lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return GatewayInputError(f"invalid {exc.title} arguments: " + "; ".join(lines))
 
 
 @dataclass(frozen=True)
@@ -122,18 +142,25 @@ class ClientConfig:
         return self
 
     def __getstate__(self) -> dict[str, Any]:
-        if self.http_client is not None or self.http_async_client is not None:
-            raise TypeError(
-                "a model with a user-supplied http_client/http_async_client cannot be "
-                "pickled: its connections belong to this process. Pickle it without one "
-                "and give the receiving process its own client"
-            )
+        _refuse_user_clients(self)
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_route"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_route", None)
+
+
+def _refuse_user_clients(owner: object) -> None:
+    if (
+        getattr(owner, "http_client", None) is not None
+        or getattr(owner, "http_async_client", None) is not None
+    ):
+        raise TypeError(
+            "a model with a user-supplied http_client/http_async_client cannot be "
+            "pickled: its connections belong to this process. Pickle it without one "
+            "and give the receiving process its own client"
+        )
 
 
 class RouteOwner:
@@ -176,6 +203,10 @@ class RouteOwner:
         except BaseException:
             parent.__setattr__(name, old)
             raise
+
+    def __getstate__(self) -> Any:
+        _refuse_user_clients(self)
+        return cast(Any, super()).__getstate__()
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
         """A copy; with ``update``, its configuration (and route) is rebuilt and checked."""

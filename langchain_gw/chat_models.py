@@ -21,10 +21,10 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from gw_core.catalog import Family, ModelSpec, parse
-from gw_core.config import ClientConfig, RouteOwner
+from gw_core.config import ClientConfig, RouteOwner, without_inputs
 from gw_core.errors import GatewayInputError
 from gw_core.tokens import count_tokens
 from gw_core.wire import build_body, validate_messages
@@ -169,7 +169,14 @@ class ChatGateway(RouteOwner, BaseChatModel):
         API key included.
         """
         _refuse_unknown(type(self), kwargs)
-        super().__init__(**kwargs)
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            error: ValueError | None = without_inputs(exc)
+        else:
+            error = None
+        if error is not None:  # raised here, not in the except: no chained original
+            raise error
         self._check_model_kwargs()
         self._config = self._build_config()
 

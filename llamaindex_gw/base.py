@@ -29,11 +29,19 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
-from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from gw_core import catalog
 from gw_core.catalog import ModelSpec
-from gw_core.config import ClientConfig, RouteOwner
+from gw_core.config import ClientConfig, RouteOwner, without_inputs
 from gw_core.errors import GatewayInputError
 from gw_core.retry import RetryPolicy
 from gw_core.transport import Gateway
@@ -229,7 +237,14 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         **kwargs: Any,
     ) -> None:
         explicit_retries = "max_retries" in kwargs
-        super().__init__(model=model, **kwargs)
+        try:
+            super().__init__(model=model, **kwargs)
+        except ValidationError as exc:
+            error: ValueError | None = without_inputs(exc)
+        else:
+            error = None
+        if error is not None:  # raised here, not in the except: no chained original
+            raise error
         if isinstance(self.retry_policy, RetryPolicy) and not explicit_retries:
             self.max_retries = self.retry_policy.max_retries
         self._api_key = _as_secret(api_key)
