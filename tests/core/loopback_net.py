@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["Certificates", "Proxy", "TLSFront", "make_certificates"]
+__all__ = ["Certificates", "Proxy", "Redirector", "TLSFront", "make_certificates"]
 
 
 def _pump(source: socket.socket, target: socket.socket) -> None:
@@ -174,3 +174,27 @@ def make_certificates(directory: Path) -> Certificates:
             "-extfile", f"{name}.ext",
         )  # fmt: skip
     return Certificates(directory)
+
+
+class Redirector(_Server):
+    """Answers every request with a 307 to ``target``; counts the requests it got."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.target = target
+        self.requests = 0
+
+    def handle(self, conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                head += chunk
+            self.requests += 1
+            conn.sendall(
+                f"HTTP/1.1 307 Temporary Redirect\r\nlocation: {self.target}\r\n"
+                "content-length: 0\r\nconnection: close\r\n\r\n".encode()
+            )

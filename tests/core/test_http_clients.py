@@ -20,9 +20,9 @@ import pytest
 from gw_core import client as gw_client
 from gw_core.catalog import parse
 from gw_core.config import ClientConfig
-from gw_core.errors import GatewayConnectionError
+from gw_core.errors import GatewayAPIError, GatewayConnectionError
 from gw_emulator import GatewayEmulator
-from tests.core.loopback_net import Certificates, Proxy, TLSFront, make_certificates
+from tests.core.loopback_net import Certificates, Proxy, Redirector, TLSFront, make_certificates
 
 SPEC = parse("gpt-5.4")
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -132,3 +132,17 @@ async def test_a_user_async_client_goes_through_its_proxy(
         await client.aclose()
     assert "async-tunnel" in completion.result.content
     assert proxy.seen == [f"CONNECT 127.0.0.1:{front.port} HTTP/1.1"]
+
+
+def test_a_user_client_that_follows_redirects_still_follows_none(
+    gateway_emulator: GatewayEmulator,
+) -> None:
+    httpx = gw_client.httpx_module()
+    with Redirector(gateway_emulator.base_url + "/v1/chat/completions") as redirector:
+        client = httpx.Client(follow_redirects=True)
+        config = _config(gateway_emulator, redirector.url, http_client=client)
+        with pytest.raises(GatewayAPIError) as caught:
+            _ask(config, "redirected")
+    assert caught.value.status_code == 307
+    assert redirector.requests == 1
+    assert gateway_emulator.requests == []  # the key never went to the other origin
