@@ -72,7 +72,6 @@ _PARAM_FIELDS = (
     "frequency_penalty",
     "logprobs",
     "top_logprobs",
-    "parallel_tool_calls",
     "extra_body",
 )
 
@@ -145,10 +144,11 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
     frequency_penalty: float | None = Field(default=None, description="Not sent when None.")
     logprobs: bool | None = Field(default=None, description="Return token log probabilities.")
     top_logprobs: int | None = Field(
-        default=None, ge=0, le=20, description="Alternatives per token with logprobs."
+        default=None, description="Alternatives per token with logprobs."
     )
     parallel_tool_calls: bool | None = Field(
-        default=None, description="Let the model call several tools at once; not sent when None."
+        default=None,
+        description="Let the model call several tools at once; sent with tools, when set.",
     )
     strict: bool | None = Field(
         default=None, description="Default strict mode for tool schemas (chat_with_tools)."
@@ -328,6 +328,8 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         params: dict[str, Any] = {name: getattr(self, name) for name in _PARAM_FIELDS}
         params.update(_rename_max_tokens(self.additional_kwargs))
         params.update(_rename_max_tokens(kwargs))
+        if self.parallel_tool_calls is not None and params.get("tools"):
+            params.setdefault("parallel_tool_calls", self.parallel_tool_calls)  # tool calls only
         body = build_body(
             spec,
             wire,

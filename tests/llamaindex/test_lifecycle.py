@@ -72,7 +72,7 @@ BAD_ARGUMENTS: list[dict[str, Any]] = [
     {"timeout": "soon"},
     {"stream_chunk_timeout": 0},
     {"max_retries": -1},
-    {"top_logprobs": 99},
+    {"top_logprobs": "many"},
     {"temperature": "hot"},
     {"pools": ["gold"]},
     {"default_headers": {"Authorization": f"Bearer {CANARY}"}},
@@ -137,9 +137,11 @@ def test_strict_and_parallel_tool_calls_reach_the_tools_request(
         parallel_tool_calls=False,
     )
     llm.chat_with_tools([FunctionTool.from_defaults(add)], user_msg="add 1 and 2")
-    (request,) = gateway_emulator.requests
-    assert request.body["tools"][0]["function"]["strict"] is True
-    assert request.body["parallel_tool_calls"] is False
+    llm.complete("no tools here")
+    with_tools, without = gateway_emulator.requests
+    assert with_tools.body["tools"][0]["function"]["strict"] is True
+    assert with_tools.body["parallel_tool_calls"] is False
+    assert "parallel_tool_calls" not in without.body  # refused upstream without tools
 
 
 # -- the user's own HTTP client --------------------------------------------------------------
