@@ -111,8 +111,9 @@ _abandoned: list[tuple[Any, ...]] = []
 
 def _after_fork_in_child() -> None:
     """Forget every client built by the parent; the child opens its own connections."""
-    global _pid, _generation, _lock
-    _lock = threading.Lock()  # another thread may have held the parent's at the fork
+    global _pid, _generation, _lock, _ssl_lock
+    # Another thread may have held the parent's locks at the fork: the child gets new ones.
+    _lock, _ssl_lock = threading.Lock(), threading.Lock()
     _abandoned.append((dict(_sync_clients), dict(_async_clients)))
     _sync_clients.clear()
     _async_clients.clear()
