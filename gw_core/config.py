@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from pydantic import SecretStr, ValidationError
 
@@ -30,6 +30,8 @@ from gw_core.settings import Settings
 from gw_core.transport import Gateway
 
 __all__ = ["ClientConfig", "RouteOwner", "without_inputs"]
+
+_Owner = TypeVar("_Owner", bound="RouteOwner")
 
 
 def without_inputs(exc: ValidationError) -> ValueError:
@@ -208,10 +210,33 @@ class RouteOwner:
         _refuse_user_clients(self)
         return cast(Any, super()).__getstate__()
 
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
-        """A copy; with ``update``, its configuration (and route) is rebuilt and checked."""
-        copied = cast(Any, super()).model_copy(update=update, deep=deep)
+    def model_copy(
+        self: _Owner, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> _Owner:
+        """A copy; ``update`` values are validated like assignments (pydantic's own
+        ``model_copy`` stores them unchecked: a str key would then show in ``repr``), and
+        the configuration (and route) is rebuilt and checked."""
+        copied: _Owner = cast(Any, super()).model_copy(deep=deep)
         if update:
+            for name, value in update.items():
+                copied._assign(name, value)
             copied._config = None
             copied._config = copied._build_config()
         return copied
+
+    def _assign(self, name: str, value: Any) -> None:
+        owner = cast(Any, self)
+        descriptor = getattr(type(self), name, None)
+        if name in type(owner).model_fields:
+            try:
+                owner.__pydantic_validator__.validate_assignment(self, name, value)
+            except ValidationError as exc:
+                error: ValueError | None = without_inputs(exc)
+            else:
+                error = None
+            if error is not None:  # raised here, not in the except: no chained original
+                raise error
+        elif isinstance(descriptor, property) and descriptor.fset is not None:
+            descriptor.fset(self, value)
+        else:
+            raise GatewayInputError(f"{type(self).__name__} has no field {name!r} to update")

@@ -71,6 +71,18 @@ def test_plain_copies_share_the_route_of_their_unchanged_configuration() -> None
     assert llm.model_copy().gateway is llm.gateway
 
 
+def test_model_copy_validates_its_updates_and_keeps_a_new_key_secret() -> None:
+    copied = make().model_copy(update={"api_key": "sk-replaced-key-0002", "seed": 5})
+    assert copied.gateway.settings.secret() == "sk-replaced-key-0002"
+    assert (
+        copied.api_key is not None and copied.api_key.get_secret_value() == "sk-replaced-key-0002"
+    )
+    assert "sk-replaced-key-0002" not in repr(copied) and copied.seed == 5
+    with pytest.raises(ValueError, match="temperature") as caught:
+        make().model_copy(update={"temperature": CANARY})
+    assert find_key(texts_of_error(caught.value)) == []
+
+
 # -- constructor errors never show the key --------------------------------------------------
 
 

@@ -55,6 +55,18 @@ def test_api_key_reads_as_a_secret_and_can_be_replaced() -> None:
     assert llm.gateway.settings.secret() == "sk-rotated-key-0001"
 
 
+def test_model_copy_validates_its_updates_and_keeps_a_new_key_secret() -> None:
+    copied = make().model_copy(update={"api_key": "sk-replaced-key-0002", "seed": 5})
+    assert copied.gateway.settings.secret() == "sk-replaced-key-0002"
+    assert (
+        copied.api_key is not None and copied.api_key.get_secret_value() == "sk-replaced-key-0002"
+    )
+    assert "sk-replaced-key-0002" not in repr(copied) and copied.seed == 5
+    with pytest.raises(ValueError, match="temperature") as caught:
+        make().model_copy(update={"temperature": CANARY})
+    assert find_key(texts_of_error(caught.value)) == []
+
+
 # -- constructor errors never show the key --------------------------------------------------
 
 BAD_ARGUMENTS: list[dict[str, Any]] = [
