@@ -121,7 +121,8 @@ def _after_fork_in_child() -> None:
     _pid = os.getpid()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _check_pid() -> int:
