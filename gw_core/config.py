@@ -97,6 +97,11 @@ class ClientConfig:
             stream_chunk_timeout=stream_chunk_timeout,
             default_headers=dict(default_headers) if default_headers else None,
         )
+        if isinstance(model, str) and settings.secret() in model:
+            raise GatewayInputError(
+                "the model id holds the API key: pass the key as api_key and a gateway "
+                "model id (such as 'gpt-5.4') as model"
+            )
         spec = parse(model)
         for pool in pools or ():
             spec.with_pool(pool)  # an unknown pool, or one the model is not offered in

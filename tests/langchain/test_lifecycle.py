@@ -90,6 +90,7 @@ BAD_ARGUMENTS: list[dict[str, Any]] = [
     {"model": None},  # missing model
     {"model": 123},
     {"model": ""},
+    {"model": CANARY},  # the key passed where the model goes
     {"apikey": CANARY},  # unknown argument whose value is the key
     {"temprature": CANARY},
     {"api_key": 12345},

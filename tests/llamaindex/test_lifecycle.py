@@ -72,6 +72,7 @@ def test_model_copy_validates_its_updates_and_keeps_a_new_key_secret() -> None:
 BAD_ARGUMENTS: list[dict[str, Any]] = [
     {"model": 123},
     {"model": ""},
+    {"model": CANARY},  # the key passed where the model goes
     {"apikey": CANARY},  # unknown argument whose value is the key
     {"temprature": CANARY},
     {"api_key": 12345},
