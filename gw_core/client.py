@@ -7,8 +7,21 @@ another host would carry the Authorization header along). openai 2.x runs on ``h
 code never names either.
 
 Clients are cached so connection pools are reused. The cache key holds a keyed hash of
-the API key, never the key itself. Async clients are cached per event loop, because an
+the API key, never the key itself; a :class:`Clients` handle computes it once, so the
+hot path is a dict lookup. Async clients are cached per event loop, because an
 ``AsyncClient``'s pooled connections belong to the loop that opened them.
+
+Fork safety: a pooled keep-alive socket inherited through ``fork`` is shared by parent
+and child, and their requests and answers interleave on it. The caches are therefore
+dropped in the child (``os.register_at_fork``) and checked against ``os.getpid()`` on
+use (a fork that skips the hooks), so a child always opens its own connections. The
+parent's clients are kept referenced but never closed in the child: closing could shut
+down a connection the parent is still using.
+
+A user-supplied ``http_client`` / ``http_async_client`` is used as given (its proxies,
+TLS settings and hooks apply); the SDK around it still has retries off, and every request
+asks for redirects not to be followed. Its connections are the user's: after a fork the
+child must build its own.
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 import weakref
@@ -26,12 +40,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from gw_core._version import __version__
+from gw_core.errors import GatewayInputError
 from gw_core.settings import Settings
 
 if TYPE_CHECKING:
     import openai
 
 __all__ = [
+    "Clients",
     "aclose_clients",
     "async_client",
     "clear_cache",
@@ -86,6 +102,34 @@ _sync_clients: dict[tuple[Any, ...], openai.OpenAI] = {}
 _async_clients: weakref.WeakKeyDictionary[
     AbstractEventLoop, dict[tuple[Any, ...], tuple[openai.AsyncOpenAI, AsyncGenerator[None, None]]]
 ] = weakref.WeakKeyDictionary()
+# Bumped whenever the caches are emptied (clear_cache, a fork): handles re-fetch then.
+_generation = 0
+_pid = os.getpid()
+# The parent's clients, as a forked child inherited them: referenced, never used or closed.
+_abandoned: list[tuple[Any, ...]] = []
+
+
+def _after_fork_in_child() -> None:
+    """Forget every client built by the parent; the child opens its own connections."""
+    global _pid, _generation, _lock, _ssl_lock
+    # Another thread may have held the parent's locks at the fork: the child gets new ones.
+    _lock, _ssl_lock = threading.Lock(), threading.Lock()
+    _abandoned.append((dict(_sync_clients), dict(_async_clients)))
+    _sync_clients.clear()
+    _async_clients.clear()
+    _generation += 1
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _check_pid() -> int:
+    """The cache generation, after dropping the caches if this is a forked child."""
+    if _pid != os.getpid():  # forked without the hooks (e.g. by a C extension)
+        _after_fork_in_child()
+    return _generation
 
 
 def _cache_key(settings: Settings) -> tuple[Any, ...]:
@@ -126,39 +170,69 @@ def _headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
-def _build_sync(settings: Settings) -> openai.OpenAI:
+def _build_sync(settings: Settings, http_client: Any = None) -> openai.OpenAI:
     import openai
 
+    if http_client is None:
+        http_client = openai.DefaultHttpxClient(
+            follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
+        )
     return openai.OpenAI(
         api_key=settings.secret(),
         base_url=settings.api_base,
         max_retries=0,  # tenacity is the only retry loop
         timeout=_timeout(settings),
         default_headers=_headers(settings),
-        http_client=openai.DefaultHttpxClient(
-            follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
-        ),
+        http_client=http_client,
     )
 
 
-def _build_async(settings: Settings) -> openai.AsyncOpenAI:
+def _build_async(settings: Settings, http_client: Any = None) -> openai.AsyncOpenAI:
     import openai
 
+    if http_client is None:
+        http_client = openai.DefaultAsyncHttpxClient(
+            follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
+        )
     return openai.AsyncOpenAI(
         api_key=settings.secret(),
         base_url=settings.api_base,
         max_retries=0,  # tenacity is the only retry loop
         timeout=_timeout(settings),
         default_headers=_headers(settings),
-        http_client=openai.DefaultAsyncHttpxClient(
-            follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
-        ),
+        http_client=http_client,
+    )
+
+
+def check_http_client(client: Any, *, asynchronous: bool) -> None:
+    """Refuse a user HTTP client of the wrong kind, naming the kind the SDK needs."""
+    if client is None:
+        return
+    httpx = httpx_module()
+    wanted = httpx.AsyncClient if asynchronous else httpx.Client
+    if isinstance(client, wanted):
+        return
+    argument = "http_async_client" if asynchronous else "http_client"
+    other = httpx.Client if asynchronous else httpx.AsyncClient
+    given = f"{type(client).__module__}.{type(client).__qualname__}"
+    if isinstance(client, other):
+        hint = "http_client" if asynchronous else "http_async_client"
+        raise GatewayInputError(
+            f"{argument} must be a {httpx.__name__}.{wanted.__name__}; a {given} goes in {hint}"
+        )
+    raise GatewayInputError(
+        f"{argument} must be a {httpx.__name__}.{wanted.__name__} (openai "
+        f"{openai_major()}.x runs on {httpx.__name__}); got a {given}"
     )
 
 
 def sync_client(settings: Settings) -> openai.OpenAI:
     """The shared sync client for these settings."""
-    key = _cache_key(settings)
+    return _shared_sync(_cache_key(settings), settings)
+
+
+def _shared_sync(key: tuple[Any, ...], settings: Settings) -> openai.OpenAI:
+    _check_pid()
     client = _sync_clients.get(key)
     if client is None:
         with _lock:
@@ -176,8 +250,12 @@ def async_client(settings: Settings) -> openai.AsyncOpenAI:
     finalize async generators then: see :func:`_close_with_loop`). Loops that end without
     that step are dropped from the cache the next time a client is built.
     """
+    return _shared_async(_cache_key(settings), settings)
+
+
+def _shared_async(key: tuple[Any, ...], settings: Settings) -> openai.AsyncOpenAI:
+    _check_pid()
     loop = get_running_loop()
-    key = _cache_key(settings)
     per_loop = _async_clients.get(loop)
     if per_loop is not None:
         entry = per_loop.get(key)
@@ -193,6 +271,53 @@ def async_client(settings: Settings) -> openai.AsyncOpenAI:
     with contextlib.suppress(StopIteration):
         step.send(None)
     return client
+
+
+class Clients:
+    """The openai clients of one route, looked up without re-hashing the key per call.
+
+    With a user-supplied HTTP client the SDK client around it belongs to this handle
+    (its pool is the user's); otherwise the process-wide caches above are used, so
+    every route with the same settings shares one pool.
+    """
+
+    __slots__ = ("_async", "_async_user", "_key", "_settings", "_sync", "_sync_user")
+
+    def __init__(
+        self, settings: Settings, *, http_client: Any = None, http_async_client: Any = None
+    ) -> None:
+        check_http_client(http_client, asynchronous=False)
+        check_http_client(http_async_client, asynchronous=True)
+        self._settings = settings
+        self._key = _cache_key(settings)
+        self._sync_user = http_client
+        self._async_user = http_async_client
+        self._sync: tuple[int, int, openai.OpenAI] | None = None
+        self._async: openai.AsyncOpenAI | None = None
+
+    def __repr__(self) -> str:
+        return f"Clients({self._settings!r})"
+
+    def sync(self) -> openai.OpenAI:
+        """The sync client: built once per process and cache generation."""
+        generation = _check_pid()
+        held = self._sync
+        if held is not None and held[0] == generation and held[1] == _pid:
+            return held[2]
+        if self._sync_user is not None:
+            client = held[2] if held is not None else _build_sync(self._settings, self._sync_user)
+        else:
+            client = _shared_sync(self._key, self._settings)
+        self._sync = (generation, _pid, client)
+        return client
+
+    def async_(self) -> openai.AsyncOpenAI:
+        """The async client for the running loop (or around the user's async client)."""
+        if self._async_user is None:
+            return _shared_async(self._key, self._settings)
+        if self._async is None:
+            self._async = _build_async(self._settings, self._async_user)
+        return self._async
 
 
 async def _close_with_loop(
@@ -227,8 +352,10 @@ def clear_cache() -> None:
 
     Async clients of a running loop are better closed with :func:`aclose_clients`.
     """
+    global _generation
     with _lock:
         for client in _sync_clients.values():
             client.close()
         _sync_clients.clear()
         _async_clients.clear()
+        _generation += 1

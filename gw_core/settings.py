@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from gw_core.errors import GatewayInputError, register_secret
+from gw_core.errors import GatewayInputError, register_secret, scrub
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -71,7 +71,7 @@ def normalize_base_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise GatewayInputError(
             f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}; "
-            f"got {_redact_url(url)!r}"
+            f"got {scrub(_redact_url(url))!r}"
         )
     if parts.username or parts.password:
         raise GatewayInputError(
@@ -147,10 +147,13 @@ class Settings:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         if key is None:
             key = os.environ.get(ENV_API_KEY)
+        if key is not None and not isinstance(key, str):  # never show the value: it is the key
+            raise GatewayInputError(f"api_key must be a str, got {type(key).__name__}")
         if not key or not key.strip():
             raise MissingAPIKeyError(
                 "no API key: pass api_key=... or set the GW_API_KEY environment variable"
             )
+        register_secret(key.strip())  # before anything that might echo an argument
         url = normalize_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
         check_transport_security(url)
         if timeout is None and os.environ.get(ENV_TIMEOUT):
@@ -160,7 +163,6 @@ class Settings:
                 raise GatewayInputError(
                     f"GW_TIMEOUT must be a number of seconds; got {os.environ[ENV_TIMEOUT]!r}"
                 ) from None
-        register_secret(key.strip())
         values: dict[str, Any] = {"api_key": SecretStr(key.strip()), "base_url": url}
         for name, value in (
             ("timeout", timeout),

@@ -26,7 +26,7 @@ from typing import Any
 
 from gw_core import errors
 from gw_core.catalog import ModelSpec
-from gw_core.client import async_client, httpx_module, sync_client
+from gw_core.client import Clients, httpx_module
 from gw_core.retry import RetryPolicy, parse_retry_after
 from gw_core.settings import Settings
 from gw_core.wire.response import parse_completion
@@ -148,10 +148,16 @@ class Gateway:
         *,
         policy: RetryPolicy | None = None,
         pools: Sequence[str] = (),
+        http_client: Any = None,
+        http_async_client: Any = None,
     ) -> None:
         self.settings = settings
         self.policy = policy or RetryPolicy()
         self.pools = tuple(pools)
+        #: The openai clients, looked up once per process (see :class:`Clients`).
+        self.clients = Clients(
+            settings, http_client=http_client, http_async_client=http_async_client
+        )
         self._stream_timeout = _sdk().timeout(
             settings.stream_chunk_timeout, connect=settings.connect_timeout
         )
@@ -166,8 +172,9 @@ class Gateway:
         return tuple(spec.with_pool(pool) for pool in self.pools)
 
     def _options(self, headers: Mapping[str, str] | None, stream: bool) -> Any:
-        # The SDK's RequestOptions TypedDict: headers and a per-request timeout only.
-        options: dict[str, Any] = {}
+        # The SDK's RequestOptions TypedDict: headers, a per-request timeout, and no
+        # redirects (set per request, so a user-supplied http_client follows none either).
+        options: dict[str, Any] = {"follow_redirects": False}
         if headers:
             options["headers"] = dict(headers)
         if stream:
@@ -182,7 +189,7 @@ class Gateway:
         """Send a non-streaming request; retried and failed over per the policy."""
         candidates = self.candidates(spec)
         options = self._options(headers, stream=False)
-        client = sync_client(self.settings)
+        client = self.clients.sync()
 
         def attempt(number: int) -> Completion:
             target = candidates[(number - 1) % len(candidates)]
@@ -197,7 +204,7 @@ class Gateway:
         """Async twin of :meth:`complete`."""
         candidates = self.candidates(spec)
         options = self._options(headers, stream=False)
-        client = async_client(self.settings)
+        client = self.clients.async_()
 
         async def attempt(number: int) -> Completion:
             target = candidates[(number - 1) % len(candidates)]
@@ -413,7 +420,7 @@ class ChatStream(_StreamBase):
 
     def _open(self, number: int) -> _Opened:
         target = self._candidates[(number - 1) % len(self._candidates)]
-        client = sync_client(self._gateway.settings)
+        client = self._gateway.clients.sync()
         response = _post(
             client, target, _with_model(self._body, target), self._options, stream=True
         )
@@ -493,7 +500,7 @@ class AsyncChatStream(_StreamBase):
 
     async def _open(self, number: int) -> _Opened:
         target = self._candidates[(number - 1) % len(self._candidates)]
-        client = async_client(self._gateway.settings)
+        client = self._gateway.clients.async_()
         response = await _apost(
             client, target, _with_model(self._body, target), self._options, stream=True
         )

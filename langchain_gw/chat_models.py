@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -21,14 +21,12 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from gw_core.catalog import Family, ModelSpec, parse
+from gw_core.config import ClientConfig, RouteOwner, without_inputs
 from gw_core.errors import GatewayInputError
-from gw_core.retry import RetryPolicy
-from gw_core.settings import Settings
 from gw_core.tokens import count_tokens
-from gw_core.transport import Gateway
 from gw_core.wire import build_body, validate_messages
 from gw_core.wire.tools import normalize_tool_choice, validate_tools
 from langchain_gw import _blocks
@@ -61,7 +59,7 @@ _PARAM_FIELDS = (
 )
 
 
-class ChatGateway(BaseChatModel):
+class ChatGateway(RouteOwner, BaseChatModel):
     """Chat model for the gateway: GPT, Claude and Gemini behind one endpoint.
 
     Setup: ``pip install "gw-integrations[langchain]"``; set ``GW_API_KEY`` (and
@@ -90,7 +88,14 @@ class ChatGateway(BaseChatModel):
     ``ValueError`` before any request.
     """
 
-    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+    # Validation errors name fields as documented (``model``, not its alias) and never
+    # repeat input values: the input of a missing-field error is every argument, key included.
+    model_config = ConfigDict(
+        populate_by_name=True,
+        protected_namespaces=(),
+        hide_input_in_errors=True,
+        loc_by_alias=False,
+    )
 
     model: str = Field(alias="model_name")
     """Gateway model id, pool suffix included (``gpt-5.4``, ``claude-opus-4-7-hc``, ...)."""
@@ -131,20 +136,49 @@ class ChatGateway(BaseChatModel):
     """Check the upstreams' parameter rules before sending; False sends values as given."""
     allow_undocumented_parts: bool = False
     """Send PDF (``file``) and audio parts, which the gateway does not document."""
+    http_client: Any | None = Field(default=None, exclude=True)
+    """Your own sync HTTP client (``httpx.Client`` on openai 2.x, ``httpx2.Client`` on
+    3.x): proxies, CA bundles, mTLS, hooks. Retries, errors and streams stay ours."""
+    http_async_client: Any | None = Field(default=None, exclude=True)
+    """Your own async HTTP client (``httpx.AsyncClient`` / ``httpx2.AsyncClient``)."""
 
-    _gateway: Gateway | None = PrivateAttr(default=None)
+    route_fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "model",
+            "api_key",
+            "base_url",
+            "timeout",
+            "stream_chunk_timeout",
+            "max_retries",
+            "pools",
+            "default_headers",
+            "stream_usage",
+            "check_model_rules",
+            "allow_undocumented_parts",
+            "http_client",
+            "http_async_client",
+        }
+    )
+    _config: ClientConfig | None = PrivateAttr(default=None)
 
     def __init__(self, **kwargs: Any) -> None:
-        """Validate fields, then build the gateway route.
+        """Validate fields, then build the client configuration and its route.
 
         Done outside pydantic validation on purpose: a ValueError raised inside a
         validator becomes a ValidationError whose text repeats every input value, the
         API key included.
         """
         _refuse_unknown(type(self), kwargs)
-        super().__init__(**kwargs)
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            error: ValueError | None = without_inputs(exc)
+        else:
+            error = None
+        if error is not None:  # raised here, not in the except: no chained original
+            raise error
         self._check_model_kwargs()
-        self._gateway = self._build_gateway()
+        self._config = self._build_config()
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -159,26 +193,22 @@ class ChatGateway(BaseChatModel):
         if reserved:
             raise GatewayInputError(f"model_kwargs may not set {', '.join(reserved)}")
 
-    def _build_gateway(self) -> Gateway:
-        settings = Settings.resolve(
+    def _build_config(self) -> ClientConfig:
+        return ClientConfig.resolve(
+            model=self.model,
             api_key=self.api_key,
             base_url=self.base_url,
             timeout=self.timeout,
             stream_chunk_timeout=self.stream_chunk_timeout,
             default_headers=self.default_headers,
+            max_retries=self.max_retries,
+            pools=self.pools,
+            http_client=self.http_client,
+            http_async_client=self.http_async_client,
+            check_model_rules=self.check_model_rules,
+            allow_undocumented_parts=self.allow_undocumented_parts,
+            stream_usage=self.stream_usage,
         )
-        spec = parse(self.model)
-        for pool in self.pools or ():
-            spec.with_pool(pool)  # an unknown pool, or one the model is not offered in
-        policy = RetryPolicy(max_retries=self.max_retries)
-        return Gateway(settings, policy=policy, pools=tuple(self.pools or ()))
-
-    @property
-    def gateway(self) -> Gateway:
-        """The configured route (settings, retry policy, pools) every call goes through."""
-        if self._gateway is None:  # built without __init__ (model_validate, model_construct)
-            self._gateway = self._build_gateway()
-        return self._gateway
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         return model_profile(self.model)

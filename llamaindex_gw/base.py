@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Sequence
 from contextlib import closing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -29,14 +29,22 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
-from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from gw_core import catalog
 from gw_core.catalog import ModelSpec
+from gw_core.config import ClientConfig, RouteOwner, without_inputs
 from gw_core.errors import GatewayInputError
 from gw_core.limits import estimate_tokens
 from gw_core.retry import RetryPolicy
-from gw_core.settings import Settings
 from gw_core.transport import Gateway
 from gw_core.wire import build_body, validate_messages
 
@@ -53,6 +61,29 @@ __all__ = ["DEFAULT_MODEL", "GatewayLLM"]
 DEFAULT_MODEL = "gpt-5.4"
 
 _TOOL_MODES = (PydanticProgramMode.DEFAULT, PydanticProgramMode.FUNCTION)
+# Request parameters held in typed fields (the same as ChatGateway's), sent only when set.
+_PARAM_FIELDS = (
+    "temperature",
+    "top_p",
+    "max_completion_tokens",
+    "stop",
+    "reasoning_effort",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logprobs",
+    "top_logprobs",
+    "extra_body",
+)
+
+
+def _as_secret(value: str | SecretStr | None) -> SecretStr | None:
+    """The key as a SecretStr; a wrong type is refused without showing the value."""
+    if value is None or isinstance(value, SecretStr):
+        return value
+    if not isinstance(value, str):
+        raise GatewayInputError(f"api_key must be a str or SecretStr, got {type(value).__name__}")
+    return SecretStr(value)
 
 
 def _rename_max_tokens(params: dict[str, Any]) -> dict[str, Any]:
@@ -64,20 +95,29 @@ def _rename_max_tokens(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-class GatewayLLM(FunctionCallingLLM):
+class GatewayLLM(RouteOwner, FunctionCallingLLM):
     """A LlamaIndex LLM for the GW gateway: GPT, Claude and Gemini behind one endpoint.
 
     ``GatewayLLM(model="claude-sonnet-4-6")`` reads the key from ``GW_API_KEY`` and the
     address from ``GW_BASE_URL`` unless given; a missing key fails here, naming
-    ``GW_API_KEY``. The key is kept only inside the transport: it is not a field, so it is
-    never in ``repr``, ``to_dict``/``to_json``, ``to_payload`` or instrumentation events.
+    ``GW_API_KEY``. The key is not a field, so it is never in ``repr``,
+    ``to_dict``/``to_json``, ``to_payload`` or instrumentation events; ``llm.api_key``
+    returns it as a ``SecretStr`` (as ``ChatGateway.api_key`` does). A pickle carries it,
+    so a model sent to a worker process keeps working (``docs/security.md``).
 
     Parameters left unset are not sent (no framework default temperature). The family
     rules of the gateway contract are checked before any request; pass
     ``check_model_rules=False`` to send values the rules would refuse.
     """
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    # Validation errors name fields, never repeat input values (an unknown argument's
+    # value may be the key).
+    model_config = ConfigDict(
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        hide_input_in_errors=True,
+        loc_by_alias=False,
+    )
 
     model: str = Field(
         default=DEFAULT_MODEL,
@@ -97,6 +137,26 @@ class GatewayLLM(FunctionCallingLLM):
         description="Output token limit (alias max_tokens); not sent when None.",
     )
     stop: str | list[str] | None = Field(default=None, description="Stop sequence(s).")
+    reasoning_effort: str | None = Field(
+        default=None, description="Reasoning effort (e.g. 'low', 'high'); not sent when None."
+    )
+    seed: int | None = Field(default=None, description="Sampling seed; not sent when None.")
+    presence_penalty: float | None = Field(default=None, description="Not sent when None.")
+    frequency_penalty: float | None = Field(default=None, description="Not sent when None.")
+    logprobs: bool | None = Field(default=None, description="Return token log probabilities.")
+    top_logprobs: int | None = Field(
+        default=None, description="Alternatives per token with logprobs."
+    )
+    parallel_tool_calls: bool | None = Field(
+        default=None,
+        description="Let the model call several tools at once; sent with tools, when set.",
+    )
+    strict: bool | None = Field(
+        default=None, description="Default strict mode for tool schemas (chat_with_tools)."
+    )
+    extra_body: dict[str, Any] | None = Field(
+        default=None, description="Fields merged into the JSON body last, unchecked."
+    )
     timeout: float | None = Field(
         default=None, description="Seconds for a whole non-streaming response."
     )
@@ -142,8 +202,40 @@ class GatewayLLM(FunctionCallingLLM):
         description="A gw_core.limits.RateLimiter each request waits on, tokens included.",
     )
 
-    _gateway: Gateway | None = PrivateAttr(default=None)
-    _gateway_config: tuple[Any, ...] | None = PrivateAttr(default=None)
+    http_client: Any | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="Your own sync HTTP client (httpx.Client on openai 2.x, httpx2.Client "
+        "on 3.x): proxies, CA bundles, mTLS. Retries, errors and streams stay ours.",
+    )
+    http_async_client: Any | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="Your own async HTTP client (httpx.AsyncClient / httpx2.AsyncClient).",
+    )
+
+    route_fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "model",
+            "api_key",
+            "base_url",
+            "timeout",
+            "stream_chunk_timeout",
+            "max_retries",
+            "retry_policy",
+            "pools",
+            "default_headers",
+            "stream_usage",
+            "check_model_rules",
+            "allow_undocumented_parts",
+            "http_client",
+            "http_async_client",
+        }
+    )
+    _config: ClientConfig | None = PrivateAttr(default=None)
+    _api_key: SecretStr | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -153,10 +245,21 @@ class GatewayLLM(FunctionCallingLLM):
         **kwargs: Any,
     ) -> None:
         explicit_retries = "max_retries" in kwargs
-        super().__init__(model=model, **kwargs)
+        try:
+            super().__init__(model=model, **kwargs)
+        except ValidationError as exc:
+            error: ValueError | None = without_inputs(exc)
+        else:
+            error = None
+        if error is not None:  # raised here, not in the except: no chained original
+            raise error
         if isinstance(self.retry_policy, RetryPolicy) and not explicit_retries:
             self.max_retries = self.retry_policy.max_retries
-        self._install_gateway(api_key)
+        self._api_key = _as_secret(api_key)
+        config = self._build_config()
+        self.base_url = config.settings.base_url
+        self._api_key = config.settings.api_key  # copies and pickles keep the resolved key
+        self._config = config
 
     @field_validator("model")
     @classmethod
@@ -179,58 +282,36 @@ class GatewayLLM(FunctionCallingLLM):
 
     # -- configuration ------------------------------------------------------------------
 
-    def _config(self) -> tuple[Any, ...]:
-        headers = tuple(sorted((self.default_headers or {}).items()))
-        return (
-            self.base_url,
-            self.timeout,
-            self.stream_chunk_timeout,
-            headers,
-            self.max_retries,
-            self.retry_policy,
-            tuple(self.pools or ()),
-            self.model,
-        )
-
-    def _install_gateway(self, api_key: str | SecretStr | None) -> None:
-        """Resolve settings (the key from here or GW_API_KEY) and build the transport."""
-        settings = Settings.resolve(
-            api_key=api_key,
+    def _build_config(self) -> ClientConfig:
+        return ClientConfig.resolve(
+            model=self.model,
+            api_key=self._api_key,
             base_url=self.base_url,
             timeout=self.timeout,
             stream_chunk_timeout=self.stream_chunk_timeout,
             default_headers=self.default_headers,
+            max_retries=self.max_retries,
+            policy=self.retry_policy,
+            pools=self.pools,
+            http_client=self.http_client,
+            http_async_client=self.http_async_client,
+            check_model_rules=self.check_model_rules,
+            allow_undocumented_parts=self.allow_undocumented_parts,
+            stream_usage=self.stream_usage,
         )
-        self.base_url = settings.base_url
-        spec = catalog.parse(self.model)
-        pools = tuple(self.pools or ())
-        for pool in pools:
-            spec.with_pool(pool)  # an unknown or unoffered pool fails now, not mid-call
-        policy = self.retry_policy if isinstance(self.retry_policy, RetryPolicy) else None
-        if policy is None:
-            policy = RetryPolicy(max_retries=self.max_retries)
-        elif policy.max_retries != self.max_retries:
-            policy = policy.with_overrides(max_retries=self.max_retries)
-        self._gateway = Gateway(settings, policy=policy, pools=pools)
-        self._gateway_config = self._config()
+
+    @property
+    def api_key(self) -> SecretStr | None:
+        """The key as a ``SecretStr`` (masked when shown; ``get_secret_value()`` for text)."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: str | SecretStr | None) -> None:
+        self._api_key = _as_secret(value)
 
     def _transport(self) -> Gateway:
-        """The gateway, rebuilt (same key) if a field it depends on was changed."""
-        gateway = self._gateway
-        if gateway is None or self._gateway_config != self._config():
-            self._install_gateway(gateway.settings.api_key if gateway is not None else None)
-            gateway = self._gateway
-            assert gateway is not None
-        return gateway
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickles (multiprocessing workers) carry no key: they read GW_API_KEY again."""
-        state = super().__getstate__()
-        private = dict(state.get("__pydantic_private__") or {})
-        private["_gateway"] = None
-        private["_gateway_config"] = None
-        state["__pydantic_private__"] = private
-        return state
+        """The route every call goes through (rebuilt whenever a field it reads changes)."""
+        return self.gateway
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -252,14 +333,11 @@ class GatewayLLM(FunctionCallingLLM):
         spec = catalog.parse(self.model)
         wire = to_wire_messages(messages, spec)
         validate_messages(spec, wire, allow_undocumented_parts=self.allow_undocumented_parts)
-        params: dict[str, Any] = {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_completion_tokens": self.max_completion_tokens,
-            "stop": self.stop,
-        }
+        params: dict[str, Any] = {name: getattr(self, name) for name in _PARAM_FIELDS}
         params.update(_rename_max_tokens(self.additional_kwargs))
         params.update(_rename_max_tokens(kwargs))
+        if self.parallel_tool_calls is not None and params.get("tools"):
+            params.setdefault("parallel_tool_calls", self.parallel_tool_calls)  # tool calls only
         body = build_body(
             spec,
             wire,
@@ -401,6 +479,7 @@ class GatewayLLM(FunctionCallingLLM):
             user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
         if user_msg is not None:
             messages.append(user_msg)
+        strict = self.strict if strict is None else strict
         request = tools_request(
             tools, tool_required=tool_required, tool_choice=tool_choice, strict=strict
         )

@@ -132,14 +132,16 @@ def test_langchain_loads_takes_the_key_from_the_secrets_map(cemu: GatewayEmulato
 
 def test_llamaindex_model_hides_the_key(cemu: GatewayEmulator) -> None:
     """GatewayLLM: repr/str, to_dict/to_json/to_payload, model_dump and copies show no key;
-    a pickle does not even carry it (it reads GW_API_KEY again when unpickled)."""
+    the copies and the unpickled model (a pickle carries the key, as ChatGateway's does:
+    docs/security.md) still work with it."""
     llm = build("llamaindex", cemu, "gpt-5.4")
+    clone = pickle.loads(pickle.dumps(llm))
     texts = [repr(llm), str(llm), llm.to_json(), repr(llm.to_dict()), repr(llm.to_payload())]
-    texts += [repr(llm.model_dump()), llm.model_dump_json()]
+    texts += [repr(llm.model_dump()), llm.model_dump_json(), repr(llm.api_key)]
     texts += [repr(copy.copy(llm)), repr(copy.deepcopy(llm)), repr(llm.model_copy())]
-    texts.append(pickle.dumps(llm).decode("latin-1"))
+    texts += [repr(clone), clone.to_json()]
     assert find_key(texts) == []
-    for model in (copy.copy(llm), copy.deepcopy(llm)):
+    for model in (copy.copy(llm), copy.deepcopy(llm), clone):
         cemu.script(ScriptedReply(content=ANSWER))
         assert model.complete("When was the dam finished?").text == ANSWER
 
