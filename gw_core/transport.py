@@ -19,7 +19,8 @@ building is most of a stream's client-side cost.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -27,10 +28,22 @@ from typing import Any
 from gw_core import errors
 from gw_core.catalog import ModelSpec
 from gw_core.client import async_client, httpx_module, sync_client
+from gw_core.reading import (
+    Clock,
+    Limits,
+    LineSplitter,
+    Stalled,
+    adrain_in_background,
+    aread_body,
+    cap_error_bodies,
+    drain_in_background,
+    error_body_cap,
+    read_body,
+)
 from gw_core.retry import RetryPolicy, parse_retry_after
 from gw_core.settings import Settings
 from gw_core.wire.response import parse_completion
-from gw_core.wire.sse import aiter_sse_data, iter_sse_data
+from gw_core.wire.sse import SSEState
 from gw_core.wire.stream import StreamAccumulator
 from gw_core.wire.types import ChatResult, StreamDelta
 
@@ -159,6 +172,11 @@ class Gateway:
     def __repr__(self) -> str:
         return f"Gateway({self.settings!r}, pools={self.pools!r})"
 
+    @property
+    def limits(self) -> Limits:
+        """The size caps and deadlines the settings ask for."""
+        return Limits.of(self.settings)
+
     def candidates(self, spec: ModelSpec) -> tuple[ModelSpec, ...]:
         """The model ids to try in order: the model itself, or one per failover pool."""
         if not self.pools:
@@ -183,11 +201,22 @@ class Gateway:
         candidates = self.candidates(spec)
         options = self._options(headers, stream=False)
         client = sync_client(self.settings)
+        cap_error_bodies(client, is_async=False)
+        limits = self.limits
 
         def attempt(number: int) -> Completion:
             target = candidates[(number - 1) % len(candidates)]
-            response = _post(client, target, _with_model(body, target), options, stream=False)
-            return _finish_completion(response.content, target, number)
+            deadline = time.monotonic() + limits.timeout
+            response = _post(client, target, _with_model(body, target), options, limits)
+            try:
+                content = read_body(response, limits, deadline)
+            except Exception as exc:
+                failure: BaseException = exc
+            else:
+                return _finish_completion(content, target, number)
+            finally:
+                response.close()
+            raise _typed(failure, target.id)
 
         return self.policy.call(attempt, model=spec.id)
 
@@ -198,13 +227,22 @@ class Gateway:
         candidates = self.candidates(spec)
         options = self._options(headers, stream=False)
         client = async_client(self.settings)
+        cap_error_bodies(client, is_async=True)
+        limits = self.limits
 
         async def attempt(number: int) -> Completion:
             target = candidates[(number - 1) % len(candidates)]
-            response = await _apost(
-                client, target, _with_model(body, target), options, stream=False
-            )
-            return _finish_completion(response.content, target, number)
+            deadline = time.monotonic() + limits.timeout
+            response = await _apost(client, target, _with_model(body, target), options, limits)
+            try:
+                content = await aread_body(response, limits, deadline)
+            except Exception as exc:
+                failure: BaseException = exc
+            else:
+                return _finish_completion(content, target, number)
+            finally:
+                await response.aclose()
+            raise _typed(failure, target.id)
 
         return await self.policy.acall(attempt, model=spec.id)
 
@@ -242,27 +280,37 @@ def _typed(failure: BaseException, model: str) -> BaseException:
 # the whole response body (which can echo the key back).
 
 
+# Every request is sent with ``stream=True``: the body is then read here, under the caps
+# and the deadline, never by the SDK (which would read any size, for any time).
+
+
 def _post(
-    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, *, stream: bool
+    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, limits: Limits
 ) -> Any:
+    token = error_body_cap.set(limits.max_error_body_bytes)
     try:
         return client.post(
-            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=stream
+            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=True
         )
     except Exception as exc:
         failure: BaseException = exc
+    finally:
+        error_body_cap.reset(token)
     raise _typed(failure, target.id)
 
 
 async def _apost(
-    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, *, stream: bool
+    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, limits: Limits
 ) -> Any:
+    token = error_body_cap.set(limits.max_error_body_bytes)
     try:
         return await client.post(
-            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=stream
+            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=True
         )
     except Exception as exc:
         failure: BaseException = exc
+    finally:
+        error_body_cap.reset(token)
     raise _typed(failure, target.id)
 
 
@@ -275,10 +323,10 @@ def _with_model(body: dict[str, Any], target: ModelSpec) -> dict[str, Any]:
 def _finish_completion(content: bytes, target: ModelSpec, attempt: int) -> Completion:
     try:
         payload = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise errors.MalformedResponseError(
-            f"the gateway's response for {target.id} is not JSON "
-            f"({len(content)} bytes starting {content[:40]!r})"
+            f"the gateway's response for {target.id} is not JSON (or nested too deeply): "
+            f"{len(content)} bytes starting {errors.excerpt(content, 60)!r}"
         ) from None
     try:
         result = parse_completion(payload)
@@ -291,23 +339,92 @@ def _finish_completion(content: bytes, target: ModelSpec, attempt: int) -> Compl
 @dataclass(slots=True)
 class _Opened:
     response: Any
-    lines: Any
+    chunks: Any
     events: Any
     accumulator: StreamAccumulator
     first: StreamDelta | None
     route: Route
+    clock: Clock
 
 
-def _before_first(exc: BaseException, model: str) -> BaseException:
-    """Failures before the first delta: all retryable per the policy's rules."""
+def _events(chunks: Iterator[bytes], limits: Limits, clock: Clock) -> Iterator[dict[str, Any]]:
+    """The stream's JSON events, read under the caps; the clock is checked on every read."""
+    lines = LineSplitter(limits)
+    state = SSEState(max_event_bytes=limits.max_event_bytes)
+    for data in chunks:
+        for line in lines.feed(data):
+            chunk = state.feed(line)
+            if chunk is not None:
+                yield chunk
+            elif state.done:
+                return
+        clock.check()
+    chunk = state.feed(lines.rest())
+    if chunk is not None:
+        yield chunk
+    state.close()
+
+
+async def _aevents(
+    chunks: AsyncIterator[bytes], limits: Limits, clock: Clock
+) -> AsyncIterator[dict[str, Any]]:
+    """Async twin of :func:`_events`."""
+    lines = LineSplitter(limits)
+    state = SSEState(max_event_bytes=limits.max_event_bytes)
+    async for data in chunks:
+        for line in lines.feed(data):
+            chunk = state.feed(line)
+            if chunk is not None:
+                yield chunk
+            elif state.done:
+                return
+        clock.check()
+    chunk = state.feed(lines.rest())
+    if chunk is not None:
+        yield chunk
+    state.close()
+
+
+def _stalled(
+    deadline: bool, limits: Limits, model: str, partial: str | None
+) -> errors.GatewayError:
+    """The stall or deadline error; ``partial`` is None before the first delta."""
+    if deadline:
+        return errors.StreamDeadlineError(
+            f"the stream for {model} did not finish within stream_timeout="
+            f"{limits.stream_timeout:g}s; raise stream_timeout= if the model needs longer",
+            partial_text=partial or "",
+            model=model,
+        )
+    message = (
+        f"no data from the gateway for {model} within stream_chunk_timeout={limits.stall:g}s "
+        "(keep-alives and empty chunks do not count); raise stream_chunk_timeout= if the "
+        "model pauses longer"
+    )
+    if partial is None:
+        return errors.GatewayTimeoutError(message)
+    return errors.StreamStalledError(message, partial_text=partial, model=model)
+
+
+def _before_first(exc: BaseException, model: str, limits: Limits) -> BaseException:
+    """Failures before the first delta: retryable per the policy's rules (caps are not)."""
+    if isinstance(exc, Stalled):
+        return _stalled(exc.deadline, limits, model, None)
     if isinstance(exc, errors.GatewayAPIError):
         return _retryable_event_error(exc)
     return map_error(exc, model=model)
 
 
-def _after_first(exc: BaseException, acc: StreamAccumulator, model: str) -> BaseException:
+def _after_first(
+    exc: BaseException, acc: StreamAccumulator, model: str, limits: Limits
+) -> BaseException:
     """Failures once output began: typed, carrying the partial text, never retried."""
     partial = acc.text
+    if isinstance(exc, Stalled):
+        return _stalled(exc.deadline, limits, model, partial)
+    if isinstance(exc, errors.ResponseTooLargeError):
+        exc.partial_text = partial
+        return exc
     if isinstance(exc, errors.StreamError | errors.MalformedResponseError):
         return exc
     if isinstance(exc, errors.GatewayAPIError):
@@ -320,12 +437,7 @@ def _after_first(exc: BaseException, acc: StreamAccumulator, model: str) -> Base
         return err
     sdk = _sdk()
     if isinstance(exc, sdk.timeouts):
-        return errors.StreamStalledError(
-            f"no data from the gateway for {model} within the stall timeout; "
-            "raise stream_chunk_timeout= if the model pauses longer",
-            partial_text=partial,
-            model=model,
-        )
+        return _stalled(False, limits, model, partial)
     if isinstance(exc, sdk.connection_errors):
         return errors.StreamInterruptedError(
             f"the connection broke mid-stream for {model} ({type(exc).__name__})",
@@ -335,30 +447,8 @@ def _after_first(exc: BaseException, acc: StreamAccumulator, model: str) -> Base
     return exc
 
 
-# After ``[DONE]`` normally only the end of the chunked body is left. Reading it lets the
-# connection go back to the pool (closing early drops it: one new TCP/TLS handshake per
-# stream). The cap bounds a gateway that keeps talking after ``[DONE]``.
-_DRAIN_LINES = 16
-
-
-def _drain(lines: Any) -> None:
-    try:
-        for count, _ in enumerate(lines, 1):
-            if count >= _DRAIN_LINES:
-                return
-    except Exception:  # the answer is complete; a failure here only costs the connection
-        return
-
-
-async def _adrain(lines: Any) -> None:
-    try:
-        count = 0
-        async for _ in lines:
-            count += 1
-            if count >= _DRAIN_LINES:
-                return
-    except Exception:  # the answer is complete; a failure here only costs the connection
-        return
+def _no_first_chunk(model: str) -> errors.GatewayConnectionError:
+    return errors.GatewayConnectionError(f"the stream for {model} ended before its first chunk")
 
 
 class _StreamBase:
@@ -369,6 +459,7 @@ class _StreamBase:
         self._body = body
         self._spec = spec
         self._options = options
+        self._limits = gateway.limits
         self._candidates = gateway.candidates(spec)
         #: Set once the stream is open: which model id / pool is answering.
         self.route: Route | None = None
@@ -384,6 +475,9 @@ class _StreamBase:
     def partial_text(self) -> str:
         """Text received so far."""
         return self._acc.text if self._acc is not None else ""
+
+    def _target(self, number: int) -> ModelSpec:
+        return self._candidates[(number - 1) % len(self._candidates)]
 
 
 class ChatStream(_StreamBase):
@@ -411,59 +505,62 @@ class ChatStream(_StreamBase):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _open(self, number: int) -> _Opened:
-        target = self._candidates[(number - 1) % len(self._candidates)]
+    def _open(self, number: int, clock: Clock) -> _Opened:
+        target, limits = self._target(number), self._limits
         client = sync_client(self._gateway.settings)
-        response = _post(
-            client, target, _with_model(self._body, target), self._options, stream=True
-        )
+        cap_error_bodies(client, is_async=False)
+        response = _post(client, target, _with_model(self._body, target), self._options, limits)
         acc = StreamAccumulator(model=target.id)
+        route = Route(target.id, target.pool, number)
         try:
-            lines = response.iter_lines()
-            events = iter_sse_data(lines)
+            chunks = response.iter_bytes()
+            events = _events(chunks, limits, clock)
             for chunk in events:
                 delta = acc.add(chunk)
                 if delta is not None:
-                    return _Opened(
-                        response, lines, events, acc, delta, Route(target.id, target.pool, number)
-                    )
+                    return _Opened(response, chunks, events, acc, delta, route, clock)
             if acc.finish_reason is not None:
-                return _Opened(
-                    response, lines, events, acc, None, Route(target.id, target.pool, number)
-                )
-            raise errors.GatewayConnectionError(
-                f"the stream for {target.id} ended before its first chunk"
-            )
+                return _Opened(response, chunks, events, acc, None, route, clock)
+            raise _no_first_chunk(target.id)
         except BaseException as exc:
             response.close()
-            mapped = _before_first(exc, target.id)
+            mapped = _before_first(exc, target.id, limits)
             if mapped is exc:
                 raise
             raise mapped from _cause(exc)
 
     def _run(self) -> Generator[StreamDelta, None, None]:
-        opened = self._gateway.policy.call(self._open, model=self._spec.id)
+        clock = Clock(self._limits)  # the stream deadline spans every attempt
+        opened = self._gateway.policy.call(
+            lambda number: self._open(number, clock), model=self._spec.id
+        )
         self.route, self._acc = opened.route, opened.accumulator
         acc, model = opened.accumulator, opened.route.model
+        finished = False
         try:
             if opened.first is not None:
                 yield opened.first
+                clock.mark()
             try:
                 for chunk in opened.events:
                     delta = acc.add(chunk)
                     if delta is not None:
                         yield delta
+                        clock.mark()  # the caller asked for more: the stall timer restarts
                 acc.check_complete()
             except GeneratorExit:
                 raise
             except Exception as exc:
-                mapped = _after_first(exc, acc, model)
+                mapped = _after_first(exc, acc, model, self._limits)
                 if mapped is exc:
                     raise
                 raise mapped from _cause(exc)
-            _drain(opened.lines)
+            finished = True
         finally:
-            opened.response.close()
+            if finished:
+                drain_in_background(opened.chunks, opened.response)
+            else:
+                opened.response.close()
 
 
 class AsyncChatStream(_StreamBase):
@@ -491,56 +588,63 @@ class AsyncChatStream(_StreamBase):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def _open(self, number: int) -> _Opened:
-        target = self._candidates[(number - 1) % len(self._candidates)]
+    async def _open(self, number: int, clock: Clock) -> _Opened:
+        target, limits = self._target(number), self._limits
         client = async_client(self._gateway.settings)
+        cap_error_bodies(client, is_async=True)
         response = await _apost(
-            client, target, _with_model(self._body, target), self._options, stream=True
+            client, target, _with_model(self._body, target), self._options, limits
         )
         acc = StreamAccumulator(model=target.id)
+        route = Route(target.id, target.pool, number)
         try:
-            lines = response.aiter_lines()
-            events = aiter_sse_data(lines)
+            chunks = response.aiter_bytes()
+            events = _aevents(chunks, limits, clock)
             async for chunk in events:
                 delta = acc.add(chunk)
                 if delta is not None:
-                    return _Opened(
-                        response, lines, events, acc, delta, Route(target.id, target.pool, number)
-                    )
+                    return _Opened(response, chunks, events, acc, delta, route, clock)
             if acc.finish_reason is not None:
-                return _Opened(
-                    response, lines, events, acc, None, Route(target.id, target.pool, number)
-                )
-            raise errors.GatewayConnectionError(
-                f"the stream for {target.id} ended before its first chunk"
-            )
+                return _Opened(response, chunks, events, acc, None, route, clock)
+            raise _no_first_chunk(target.id)
         except BaseException as exc:
             await response.aclose()
-            mapped = _before_first(exc, target.id)
+            mapped = _before_first(exc, target.id, limits)
             if mapped is exc:
                 raise
             raise mapped from _cause(exc)
 
     async def _run(self) -> AsyncGenerator[StreamDelta, None]:
-        opened = await self._gateway.policy.acall(self._open, model=self._spec.id)
+        clock = Clock(self._limits)  # the stream deadline spans every attempt
+
+        async def attempt(number: int) -> _Opened:
+            return await self._open(number, clock)
+
+        opened = await self._gateway.policy.acall(attempt, model=self._spec.id)
         self.route, self._acc = opened.route, opened.accumulator
         acc, model = opened.accumulator, opened.route.model
+        finished = False
         try:
             if opened.first is not None:
                 yield opened.first
+                clock.mark()
             try:
                 async for chunk in opened.events:
                     delta = acc.add(chunk)
                     if delta is not None:
                         yield delta
+                        clock.mark()  # the caller asked for more: the stall timer restarts
                 acc.check_complete()
             except GeneratorExit:
                 raise
             except Exception as exc:
-                mapped = _after_first(exc, acc, model)
+                mapped = _after_first(exc, acc, model, self._limits)
                 if mapped is exc:
                     raise
                 raise mapped from _cause(exc)
-            await _adrain(opened.lines)
+            finished = True
         finally:
-            await opened.response.aclose()
+            if finished:
+                await adrain_in_background(opened.chunks, opened.response)
+            else:
+                await opened.response.aclose()
