@@ -35,7 +35,7 @@ __all__ = [
     "Limits",
     "LineSplitter",
     "Stalled",
-    "adrain_in_background",
+    "adrain",
     "aread_body",
     "cap_error_bodies",
     "drain_in_background",
@@ -299,14 +299,13 @@ class Clock:
 
 # After ``[DONE]`` normally only the end of the chunked body is left. Reading it lets the
 # connection go back to the pool (closing early drops it: one new TCP/TLS handshake per
-# stream). It is read in the background: the caller waits at most ``_DRAIN_WAIT`` for it
-# (a normal server has sent it with ``[DONE]``: the wait is a few microseconds), so the
-# loop ends at ``[DONE]`` even when a server holds the body open; the caps bound a server
-# that keeps talking, and the connection is closed after them.
+# stream). A normal server sent it with ``[DONE]``, so reading it takes microseconds; a
+# server that holds the body open gets ``_DRAIN_WAIT`` of the caller's time, no more: an
+# async drain is then cancelled (the connection is closed), a sync one goes on for a
+# bounded while on its daemon thread. ``_DRAIN_BYTES`` bounds a server that keeps talking.
 _DRAIN_BYTES = 64 * 1024
 _DRAIN_SECONDS = 5.0
 _DRAIN_WAIT = 0.25
-_drains: set[asyncio.Task[None]] = set()
 
 
 def _drain(chunks: Iterator[bytes], response: Any) -> None:
@@ -341,19 +340,11 @@ async def _aread_rest(chunks: AsyncIterator[bytes]) -> None:
             return
 
 
-async def _adrain(chunks: AsyncIterator[bytes], response: Any) -> None:
+async def adrain(chunks: AsyncIterator[bytes], response: Any) -> None:
+    """Read what is left of a finished stream for at most ``_DRAIN_WAIT``, then close it."""
     try:
-        await asyncio.wait_for(_aread_rest(chunks), _DRAIN_SECONDS)
+        await asyncio.wait_for(_aread_rest(chunks), _DRAIN_WAIT)
     except Exception:  # the answer is complete; a failure here only costs the connection
         pass
     finally:
         await response.aclose()
-
-
-async def adrain_in_background(chunks: AsyncIterator[bytes], response: Any) -> None:
-    """Read what is left of a finished stream in a task, then close it (waits as the sync
-    twin does)."""
-    task = asyncio.get_running_loop().create_task(_adrain(chunks, response))
-    _drains.add(task)
-    task.add_done_callback(_drains.discard)
-    await asyncio.wait({task}, timeout=_DRAIN_WAIT)

@@ -33,7 +33,7 @@ from gw_core.reading import (
     Limits,
     LineSplitter,
     Stalled,
-    adrain_in_background,
+    adrain,
     aread_body,
     cap_error_bodies,
     drain_in_background,
@@ -645,6 +645,6 @@ class AsyncChatStream(_StreamBase):
             finished = True
         finally:
             if finished:
-                await adrain_in_background(opened.chunks, opened.response)
+                await adrain(opened.chunks, opened.response)
             else:
                 await opened.response.aclose()
