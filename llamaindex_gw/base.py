@@ -38,6 +38,7 @@ from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.transport import Gateway
 from gw_core.wire import build_body, validate_messages
+from gw_core.wire.tools import validate_tools
 
 from ._messages import to_wire_messages
 from ._responses import StreamAssembler, chat_to_completion, completion_to_chat_response
@@ -252,6 +253,8 @@ class GatewayLLM(FunctionCallingLLM):
         }
         params.update(_rename_max_tokens(self.additional_kwargs))
         params.update(_rename_max_tokens(kwargs))
+        if params.get("tools"):  # chat(tools=[...]) is checked as chat_with_tools is
+            validate_tools(params["tools"])
         body = build_body(
             spec,
             wire,
