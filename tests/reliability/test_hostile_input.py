@@ -298,3 +298,24 @@ async def test_extra_body_may_not_override_the_fields_the_library_owns(
     assert isinstance(out.error, errors.ParameterError), repr(out.error)
     assert next(iter(override)) in str(out.error)
     assert server.requests == []
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_STREAMS))
+def test_gw_chat_stream_prints_one_line_for_a_malformed_stream(
+    server: HostileServer,
+    case: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`gw chat --stream` against each malformed stream: exit 1 and one line on stderr,
+    no traceback."""
+    from gw_cli.main import main
+
+    server.serve(MALFORMED_STREAMS[case][0])
+    monkeypatch.setenv("GW_API_KEY", server.api_key)
+    monkeypatch.setenv("GW_BASE_URL", server.base_url)
+    code = main(["chat", "hi", "--stream", "--model", MODEL])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("gw chat: "), err
+    assert "Traceback" not in err[0] and server.api_key not in err[0]
