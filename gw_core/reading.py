@@ -29,6 +29,7 @@ from typing import Any
 
 from gw_core import errors
 from gw_core.client import httpx_module
+from gw_core.wire.sse import SSEState
 
 __all__ = [
     "Clock",
@@ -37,9 +38,12 @@ __all__ = [
     "Stalled",
     "adrain",
     "aread_body",
+    "asse_events",
     "cap_error_bodies",
     "drain_in_background",
     "read_body",
+    "sse_events",
+    "stalled",
 ]
 
 MiB = 1024 * 1024
@@ -293,6 +297,63 @@ class Clock:
             raise Stalled(deadline=True)
         if now - self._last > self._stall:
             raise Stalled(deadline=False)
+
+
+def sse_events(chunks: Iterator[bytes], limits: Limits, clock: Clock) -> Iterator[dict[str, Any]]:
+    """The stream's JSON events, read under the caps; the clock is checked on every read."""
+    lines = LineSplitter(limits)
+    state = SSEState(max_event_bytes=limits.max_event_bytes)
+    for data in chunks:
+        for line in lines.feed(data):
+            chunk = state.feed(line)
+            if chunk is not None:
+                yield chunk
+            elif state.done:
+                return
+        clock.check()
+    chunk = state.feed(lines.rest())
+    if chunk is not None:
+        yield chunk
+    state.close()
+
+
+async def asse_events(
+    chunks: AsyncIterator[bytes], limits: Limits, clock: Clock
+) -> AsyncIterator[dict[str, Any]]:
+    """Async twin of :func:`sse_events`."""
+    lines = LineSplitter(limits)
+    state = SSEState(max_event_bytes=limits.max_event_bytes)
+    async for data in chunks:
+        for line in lines.feed(data):
+            chunk = state.feed(line)
+            if chunk is not None:
+                yield chunk
+            elif state.done:
+                return
+        clock.check()
+    chunk = state.feed(lines.rest())
+    if chunk is not None:
+        yield chunk
+    state.close()
+
+
+def stalled(deadline: bool, limits: Limits, model: str, partial: str | None) -> errors.GatewayError:
+    """The stall or deadline error; ``partial`` is None before the first delta."""
+    if deadline:
+        return errors.StreamDeadlineError(
+            f"the stream for {model} did not finish within stream_timeout="
+            f"{limits.stream_timeout:g}s; raise stream_timeout= if the model needs longer",
+            partial_text=partial or "",
+            model=model,
+        )
+    message = (
+        f"no data from the gateway for {model} within stream_chunk_timeout={limits.stall:g}s "
+        "(keep-alives and empty chunks do not count); raise stream_chunk_timeout= if the "
+        "model pauses longer"
+    )
+    if partial is None:
+        return errors.GatewayTimeoutError(message)
+    return errors.StreamStalledError(message, partial_text=partial, model=model)
 
 
 # -- after [DONE] ---------------------------------------------------------------------------

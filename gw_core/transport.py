@@ -20,30 +20,31 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from gw_core import errors
-from gw_core.catalog import ModelSpec
+from gw_core.catalog import Family, ModelSpec
 from gw_core.client import async_client, httpx_module, sync_client
 from gw_core.reading import (
     Clock,
     Limits,
-    LineSplitter,
     Stalled,
     adrain,
     aread_body,
+    asse_events,
     cap_error_bodies,
     drain_in_background,
     error_body_cap,
     read_body,
+    sse_events,
+    stalled,
 )
 from gw_core.retry import RetryPolicy, parse_retry_after
 from gw_core.settings import Settings
 from gw_core.wire.response import parse_completion
-from gw_core.wire.sse import SSEState
 from gw_core.wire.stream import StreamAccumulator
 from gw_core.wire.types import ChatResult, StreamDelta
 
@@ -347,69 +348,10 @@ class _Opened:
     clock: Clock
 
 
-def _events(chunks: Iterator[bytes], limits: Limits, clock: Clock) -> Iterator[dict[str, Any]]:
-    """The stream's JSON events, read under the caps; the clock is checked on every read."""
-    lines = LineSplitter(limits)
-    state = SSEState(max_event_bytes=limits.max_event_bytes)
-    for data in chunks:
-        for line in lines.feed(data):
-            chunk = state.feed(line)
-            if chunk is not None:
-                yield chunk
-            elif state.done:
-                return
-        clock.check()
-    chunk = state.feed(lines.rest())
-    if chunk is not None:
-        yield chunk
-    state.close()
-
-
-async def _aevents(
-    chunks: AsyncIterator[bytes], limits: Limits, clock: Clock
-) -> AsyncIterator[dict[str, Any]]:
-    """Async twin of :func:`_events`."""
-    lines = LineSplitter(limits)
-    state = SSEState(max_event_bytes=limits.max_event_bytes)
-    async for data in chunks:
-        for line in lines.feed(data):
-            chunk = state.feed(line)
-            if chunk is not None:
-                yield chunk
-            elif state.done:
-                return
-        clock.check()
-    chunk = state.feed(lines.rest())
-    if chunk is not None:
-        yield chunk
-    state.close()
-
-
-def _stalled(
-    deadline: bool, limits: Limits, model: str, partial: str | None
-) -> errors.GatewayError:
-    """The stall or deadline error; ``partial`` is None before the first delta."""
-    if deadline:
-        return errors.StreamDeadlineError(
-            f"the stream for {model} did not finish within stream_timeout="
-            f"{limits.stream_timeout:g}s; raise stream_timeout= if the model needs longer",
-            partial_text=partial or "",
-            model=model,
-        )
-    message = (
-        f"no data from the gateway for {model} within stream_chunk_timeout={limits.stall:g}s "
-        "(keep-alives and empty chunks do not count); raise stream_chunk_timeout= if the "
-        "model pauses longer"
-    )
-    if partial is None:
-        return errors.GatewayTimeoutError(message)
-    return errors.StreamStalledError(message, partial_text=partial, model=model)
-
-
 def _before_first(exc: BaseException, model: str, limits: Limits) -> BaseException:
     """Failures before the first delta: retryable per the policy's rules (caps are not)."""
     if isinstance(exc, Stalled):
-        return _stalled(exc.deadline, limits, model, None)
+        return stalled(exc.deadline, limits, model, None)
     if isinstance(exc, errors.GatewayAPIError):
         return _retryable_event_error(exc)
     return map_error(exc, model=model)
@@ -421,7 +363,7 @@ def _after_first(
     """Failures once output began: typed, carrying the partial text, never retried."""
     partial = acc.text
     if isinstance(exc, Stalled):
-        return _stalled(exc.deadline, limits, model, partial)
+        return stalled(exc.deadline, limits, model, partial)
     if isinstance(exc, errors.ResponseTooLargeError):
         exc.partial_text = partial
         return exc
@@ -437,7 +379,7 @@ def _after_first(
         return err
     sdk = _sdk()
     if isinstance(exc, sdk.timeouts):
-        return _stalled(False, limits, model, partial)
+        return stalled(False, limits, model, partial)
     if isinstance(exc, sdk.connection_errors):
         return errors.StreamInterruptedError(
             f"the connection broke mid-stream for {model} ({type(exc).__name__})",
@@ -445,6 +387,11 @@ def _after_first(
             model=model,
         )
     return exc
+
+
+async def _no_events() -> AsyncIterator[dict[str, Any]]:
+    return
+    yield  # an async generator that yields nothing
 
 
 def _no_first_chunk(model: str) -> errors.GatewayConnectionError:
@@ -461,6 +408,8 @@ class _StreamBase:
         self._options = options
         self._limits = gateway.limits
         self._candidates = gateway.candidates(spec)
+        # Claude's dialect sends usage with the finish reason: nothing is left after it.
+        self._ends_at_finish = spec.family is Family.CLAUDE
         #: Set once the stream is open: which model id / pool is answering.
         self.route: Route | None = None
         self._acc: StreamAccumulator | None = None
@@ -475,6 +424,15 @@ class _StreamBase:
     def partial_text(self) -> str:
         """Text received so far."""
         return self._acc.text if self._acc is not None else ""
+
+    def _last(self, delta: StreamDelta | None) -> bool:
+        """Whether ``delta`` ends the answer before ``[DONE]`` (finish and usage together)."""
+        return (
+            self._ends_at_finish
+            and delta is not None
+            and delta.finish_reason is not None
+            and delta.usage is not None
+        )
 
     def _target(self, number: int) -> ModelSpec:
         return self._candidates[(number - 1) % len(self._candidates)]
@@ -514,7 +472,7 @@ class ChatStream(_StreamBase):
         route = Route(target.id, target.pool, number)
         try:
             chunks = response.iter_bytes()
-            events = _events(chunks, limits, clock)
+            events = sse_events(chunks, limits, clock)
             for chunk in events:
                 delta = acc.add(chunk)
                 if delta is not None:
@@ -542,11 +500,14 @@ class ChatStream(_StreamBase):
                 yield opened.first
                 clock.mark()
             try:
-                for chunk in opened.events:
+                events = () if self._last(opened.first) else opened.events
+                for chunk in events:
                     delta = acc.add(chunk)
                     if delta is not None:
                         yield delta
                         clock.mark()  # the caller asked for more: the stall timer restarts
+                        if self._last(delta):
+                            break
                 acc.check_complete()
             except GeneratorExit:
                 raise
@@ -599,7 +560,7 @@ class AsyncChatStream(_StreamBase):
         route = Route(target.id, target.pool, number)
         try:
             chunks = response.aiter_bytes()
-            events = _aevents(chunks, limits, clock)
+            events = asse_events(chunks, limits, clock)
             async for chunk in events:
                 delta = acc.add(chunk)
                 if delta is not None:
@@ -629,11 +590,14 @@ class AsyncChatStream(_StreamBase):
                 yield opened.first
                 clock.mark()
             try:
-                async for chunk in opened.events:
+                events = _no_events() if self._last(opened.first) else opened.events
+                async for chunk in events:
                     delta = acc.add(chunk)
                     if delta is not None:
                         yield delta
                         clock.mark()  # the caller asked for more: the stall timer restarts
+                        if self._last(delta):
+                            break
                 acc.check_complete()
             except GeneratorExit:
                 raise

@@ -188,10 +188,6 @@ class HostileServer:
         self._thread.join(timeout=30)
         self._loop = None
 
-    def holding(self) -> bool:
-        """Whether any connection is still open (a hold the client has not left)."""
-        return any(not task.done() for task in self._tasks)
-
     # -- serving ----------------------------------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

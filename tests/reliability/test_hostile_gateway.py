@@ -274,7 +274,7 @@ async def test_a_stream_ends_at_done_even_when_the_server_holds_the_body_open(
     server: HostileServer, adapter: Adapter, path: Path
 ) -> None:
     """The server sends the answer, usage and [DONE], then holds the body open: the
-    caller's loop ends with the whole answer while the server is still holding."""
+    caller's loop ends with the whole answer (it waits at most 0.25 s for the rest)."""
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 
     async def hold_after_done(conn: Conn) -> None:
@@ -289,8 +289,38 @@ async def test_a_stream_ends_at_done_even_when_the_server_holds_the_body_open(
         await conn.hold()
 
     server.serve(hold_after_done)
-    out = await run(adapter, _model(adapter, server, stream_chunk_timeout=5.0), path, "hi")
-    still_holding = server.holding()
+    # The stall timer is far above the test's own timeout: a client that waited for the
+    # server to let go would be stopped by pytest-timeout and fail.
+    out = await run(adapter, _model(adapter, server, stream_chunk_timeout=600.0), path, "hi")
     assert out.error is None, out.error
     assert out.text == "Hello" and out.usage == (3, 2, 5)
-    assert still_holding  # the loop ended before the server let go: nothing waited on it
+
+
+@pytest.mark.parametrize("path", STREAMS)
+@pytest.mark.parametrize("adapter", ADAPTERS)
+async def test_a_claude_stream_ends_at_its_finish_chunk_with_usage(
+    server: HostileServer, adapter: Adapter, path: Path
+) -> None:
+    """Claude's dialect sends usage with the finish reason: the loop ends there, even
+    when the server then holds the body open without [DONE]."""
+    usage = {"prompt_tokens": 4, "completion_tokens": 1, "total_tokens": 5}
+
+    async def hold_after_finish(conn: Conn) -> None:
+        await conn.head()
+        await conn.chunk(
+            chunk_event({"role": "assistant", "content": "Hi"})
+            + chunk_event({}, finish="end_turn", usage=usage)
+        )
+        await conn.hold()
+
+    server.serve(hold_after_finish)
+    llm = build(
+        adapter,
+        server,
+        "claude-sonnet-4-6",
+        policy=FakeTime().policy(),
+        stream_chunk_timeout=600.0,  # far above the test's timeout, as above
+    )
+    out = await run(adapter, llm, path, "hi")
+    assert out.error is None, out.error
+    assert out.text == "Hi" and out.usage == (4, 1, 5)
