@@ -375,10 +375,12 @@ def _reported(command: str) -> Iterator[None]:
 
 def _one_line(message: str) -> str:
     """The message on one line, with the key masked should a gateway echo it back."""
+    from gw_core.errors import register_secret, scrub
+
     key = (os.environ.get("GW_API_KEY") or "").strip()
-    if len(key) >= 8:
-        message = message.replace(key, "***")
-    return " ".join(message.split())
+    if key:
+        register_secret(key)  # any length; cut-short keys at an excerpt's edge too
+    return " ".join(scrub(message).split())
 
 
 # -- gw doctor -------------------------------------------------------------------------------

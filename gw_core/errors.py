@@ -19,7 +19,9 @@ The tree::
     │   ├── StreamInterruptedError       connection lost or error event after the first chunk
     │   ├── IncompleteStreamError        the stream ended without a finish_reason
     │   └── StreamStalledError           no chunk within the stall timeout
+    │   └── StreamDeadlineError          the stream ran past stream_timeout
     ├── MalformedResponseError           a body or chunk that is not the protocol
+    │   └── ResponseTooLargeError        a body, event or stream over its size limit
     └── GatewayInputError (ValueError)   refused locally, before any request
         ├── ParameterError               a parameter the upstream would reject
         ├── CapabilityError              content the model cannot take (e.g. video)
@@ -32,6 +34,7 @@ gateway's own ``error.message`` (truncated) and the fields users branch on.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 __all__ = [
@@ -53,12 +56,15 @@ __all__ = [
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
+    "StreamDeadlineError",
     "StreamError",
     "StreamInterruptedError",
     "StreamStalledError",
     "error_from_body",
     "error_from_status",
+    "excerpt",
     "register_secret",
     "scrub",
 ]
@@ -80,7 +86,13 @@ MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "model_not_available"})
 
 
 class GatewayError(Exception):
-    """Base of every error this library raises on purpose."""
+    """Base of every error this library raises on purpose.
+
+    Every text argument passes :func:`scrub`: no subclass can carry a key by mistake.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
 
 
 class GatewayAPIError(GatewayError):
@@ -105,13 +117,15 @@ class GatewayAPIError(GatewayError):
     ) -> None:
         self.message = _truncate(message)
         self.status_code = status_code
-        self.code = code
-        self.type = type
-        self.request_id = request_id
+        # Every string the gateway sent can echo the key: scrubbed and bounded, like the
+        # message.
+        self.code = _field(code)
+        self.type = _field(type)
+        self.request_id = _field(request_id)
         self.retry_after = retry_after
         #: The server's ``x-should-retry`` header, when it sent one.
         self.should_retry = should_retry
-        self.model = model
+        self.model = _field(model)
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -220,8 +234,40 @@ class StreamStalledError(StreamError):
     """No chunk arrived within the stall timeout; the connection was closed."""
 
 
+class StreamDeadlineError(StreamError):
+    """The whole stream took longer than ``stream_timeout``; the connection was closed."""
+
+
 class MalformedResponseError(GatewayError):
     """A response body or stream chunk that does not follow the protocol."""
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """A body, one stream event, or a whole stream went over its size limit.
+
+    Never retried (the same answer would be downloaded again). ``limit`` names the
+    setting to raise; ``partial_text`` holds the text a stream had delivered.
+    """
+
+    def __init__(self, message: str, *, limit: str, max_bytes: int, partial_text: str = "") -> None:
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self.partial_text = partial_text
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_too_large,
+            (self.args[0], self.limit, self.max_bytes, self.partial_text),
+        )
+
+
+def _rebuild_too_large(
+    message: str, limit: str, max_bytes: int, partial_text: str
+) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        message, limit=limit, max_bytes=max_bytes, partial_text=partial_text
+    )
 
 
 class GatewayInputError(GatewayError, ValueError):
@@ -241,29 +287,78 @@ class PayloadTooLargeError(GatewayInputError):
 
 
 # Keys in use in this process. Gateways sometimes echo the key in an error message
-# ("Incorrect API key provided: sk-..."); every message is scrubbed of them here, the one
-# place all our errors are built.
-_SECRETS: set[str] = set()
+# ("Incorrect API key provided: sk-..."), a code, a header or a body; every string an error
+# carries is scrubbed of them here, the one place all our errors are built.
+_SECRETS: dict[str, re.Pattern[str] | None] = {}
+_MIN_FRAGMENT = 4  # a key's head or tail cut by an excerpt's edge, from this length on
+_SHORT_KEY = 8
+_MAX_FIELD = 200
 
 
 def register_secret(secret: str) -> None:
-    """Remember a key so that no error message built in this process can carry it."""
-    if len(secret) >= 8:
-        _SECRETS.add(secret)
+    """Remember a key so that no error message built in this process can carry it.
+
+    Keys of any length count. A short key (under 8 characters) is matched as a whole
+    token only (not inside a longer word), so that ``"k"`` does not eat every letter k.
+    """
+    if not secret or secret in _SECRETS:
+        return
+    pattern = None
+    if len(secret) < _SHORT_KEY:
+        pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])")
+    _SECRETS[secret] = pattern
 
 
 def scrub(text: str) -> str:
-    """``text`` with every registered key replaced by ``***``."""
-    for secret in _SECRETS:
+    """``text`` with every registered key replaced by ``***``, whatever its length.
+
+    A key cut short at either edge of ``text`` (an excerpt of a longer body ends in the
+    key's first characters, or begins with its last ones) is replaced too.
+    """
+    for secret, pattern in sorted(_SECRETS.items(), key=lambda item: -len(item[0])):
         if secret in text:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, "***") if pattern is None else pattern.sub("***", text)
+        if len(secret) > _MIN_FRAGMENT:
+            text = _scrub_edges(text, secret)
     return text
+
+
+def _scrub_edges(text: str, secret: str) -> str:
+    longest = min(len(secret) - 1, len(text))
+    for size in range(longest, _MIN_FRAGMENT - 1, -1):
+        if text.endswith(secret[:size]):
+            text = text[:-size] + "***"
+            break
+    longest = min(len(secret) - 1, len(text))
+    for size in range(longest, _MIN_FRAGMENT - 1, -1):
+        if text.startswith(secret[-size:]):
+            return "***" + text[size:]
+    return text
+
+
+def excerpt(text: str | bytes, limit: int = 80) -> str:
+    """A short, scrubbed, one-line excerpt of something the gateway sent (for messages)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text[: limit * 4]).decode("utf-8", "replace")
+    # Scrub before cutting, so no key is cut in half by the excerpt's own edge.
+    text = scrub(" ".join(text[: limit * 4].split()))
+    if len(text) > limit:
+        text = scrub(text[: limit - 1]) + "…"
+    return text
+
+
+def _field(value: str | None) -> str | None:
+    """A short string field the gateway sent (code, type, request id, model), scrubbed."""
+    if value is None:
+        return None
+    value = scrub(str(value))
+    return value if len(value) <= _MAX_FIELD else value[: _MAX_FIELD - 1] + "…"
 
 
 def _truncate(message: str) -> str:
     message = scrub(" ".join(str(message).split()))
     if len(message) > _MAX_MESSAGE:
-        return message[: _MAX_MESSAGE - 1] + "…"
+        return scrub(message[: _MAX_MESSAGE - 1]) + "…"
     return message
 
 

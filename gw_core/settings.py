@@ -131,6 +131,12 @@ class Settings:
     connect_timeout: float = 10.0
     stream_chunk_timeout: float = 120.0
     default_headers: tuple[tuple[str, str], ...] = field(default=())
+    # Size caps and the optional whole-stream deadline (docs/configuration.md, "Limits").
+    max_response_bytes: int = 64 * 1024 * 1024
+    max_error_body_bytes: int = 64 * 1024
+    max_event_bytes: int = 16 * 1024 * 1024
+    max_stream_bytes: int = 256 * 1024 * 1024
+    stream_timeout: float | None = None
 
     @classmethod
     def resolve(

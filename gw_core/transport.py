@@ -19,18 +19,32 @@ building is most of a stream's client-side cost.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from gw_core import errors
-from gw_core.catalog import ModelSpec
+from gw_core.catalog import Family, ModelSpec
 from gw_core.client import Clients, httpx_module
+from gw_core.reading import (
+    Clock,
+    Limits,
+    Stalled,
+    adrain,
+    aread_body,
+    asse_events,
+    cap_error_bodies,
+    drain_in_background,
+    error_body_cap,
+    read_body,
+    sse_events,
+    stalled,
+)
 from gw_core.retry import RetryPolicy, parse_retry_after
 from gw_core.settings import Settings
 from gw_core.wire.response import parse_completion
-from gw_core.wire.sse import aiter_sse_data, iter_sse_data
 from gw_core.wire.stream import StreamAccumulator
 from gw_core.wire.types import ChatResult, StreamDelta
 
@@ -165,6 +179,11 @@ class Gateway:
     def __repr__(self) -> str:
         return f"Gateway({self.settings!r}, pools={self.pools!r})"
 
+    @property
+    def limits(self) -> Limits:
+        """The size caps and deadlines the settings ask for."""
+        return Limits.of(self.settings)
+
     def candidates(self, spec: ModelSpec) -> tuple[ModelSpec, ...]:
         """The model ids to try in order: the model itself, or one per failover pool."""
         if not self.pools:
@@ -190,11 +209,22 @@ class Gateway:
         candidates = self.candidates(spec)
         options = self._options(headers, stream=False)
         client = self.clients.sync()
+        cap_error_bodies(client, is_async=False)
+        limits = self.limits
 
         def attempt(number: int) -> Completion:
             target = candidates[(number - 1) % len(candidates)]
-            response = _post(client, target, _with_model(body, target), options, stream=False)
-            return _finish_completion(response.content, target, number)
+            deadline = time.monotonic() + limits.timeout
+            response = _post(client, target, _with_model(body, target), options, limits)
+            try:
+                content = read_body(response, limits, deadline)
+            except Exception as exc:
+                failure: BaseException = exc
+            else:
+                return _finish_completion(content, target, number)
+            finally:
+                response.close()
+            raise _typed(failure, target.id)
 
         return self.policy.call(attempt, model=spec.id)
 
@@ -205,13 +235,22 @@ class Gateway:
         candidates = self.candidates(spec)
         options = self._options(headers, stream=False)
         client = self.clients.async_()
+        cap_error_bodies(client, is_async=True)
+        limits = self.limits
 
         async def attempt(number: int) -> Completion:
             target = candidates[(number - 1) % len(candidates)]
-            response = await _apost(
-                client, target, _with_model(body, target), options, stream=False
-            )
-            return _finish_completion(response.content, target, number)
+            deadline = time.monotonic() + limits.timeout
+            response = await _apost(client, target, _with_model(body, target), options, limits)
+            try:
+                content = await aread_body(response, limits, deadline)
+            except Exception as exc:
+                failure: BaseException = exc
+            else:
+                return _finish_completion(content, target, number)
+            finally:
+                await response.aclose()
+            raise _typed(failure, target.id)
 
         return await self.policy.acall(attempt, model=spec.id)
 
@@ -249,27 +288,37 @@ def _typed(failure: BaseException, model: str) -> BaseException:
 # the whole response body (which can echo the key back).
 
 
+# Every request is sent with ``stream=True``: the body is then read here, under the caps
+# and the deadline, never by the SDK (which would read any size, for any time).
+
+
 def _post(
-    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, *, stream: bool
+    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, limits: Limits
 ) -> Any:
+    token = error_body_cap.set(limits.max_error_body_bytes)
     try:
         return client.post(
-            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=stream
+            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=True
         )
     except Exception as exc:
         failure: BaseException = exc
+    finally:
+        error_body_cap.reset(token)
     raise _typed(failure, target.id)
 
 
 async def _apost(
-    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, *, stream: bool
+    client: Any, target: ModelSpec, body: dict[str, Any], options: Any, limits: Limits
 ) -> Any:
+    token = error_body_cap.set(limits.max_error_body_bytes)
     try:
         return await client.post(
-            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=stream
+            _PATH, cast_to=httpx_module().Response, body=body, options=options, stream=True
         )
     except Exception as exc:
         failure: BaseException = exc
+    finally:
+        error_body_cap.reset(token)
     raise _typed(failure, target.id)
 
 
@@ -282,10 +331,10 @@ def _with_model(body: dict[str, Any], target: ModelSpec) -> dict[str, Any]:
 def _finish_completion(content: bytes, target: ModelSpec, attempt: int) -> Completion:
     try:
         payload = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise errors.MalformedResponseError(
-            f"the gateway's response for {target.id} is not JSON "
-            f"({len(content)} bytes starting {content[:40]!r})"
+            f"the gateway's response for {target.id} is not JSON (or nested too deeply): "
+            f"{len(content)} bytes starting {errors.excerpt(content, 60)!r}"
         ) from None
     try:
         result = parse_completion(payload)
@@ -298,23 +347,33 @@ def _finish_completion(content: bytes, target: ModelSpec, attempt: int) -> Compl
 @dataclass(slots=True)
 class _Opened:
     response: Any
-    lines: Any
+    chunks: Any
     events: Any
     accumulator: StreamAccumulator
     first: StreamDelta | None
     route: Route
+    clock: Clock
 
 
-def _before_first(exc: BaseException, model: str) -> BaseException:
-    """Failures before the first delta: all retryable per the policy's rules."""
+def _before_first(exc: BaseException, model: str, limits: Limits) -> BaseException:
+    """Failures before the first delta: retryable per the policy's rules (caps are not)."""
+    if isinstance(exc, Stalled):
+        return stalled(exc.deadline, limits, model, None)
     if isinstance(exc, errors.GatewayAPIError):
         return _retryable_event_error(exc)
     return map_error(exc, model=model)
 
 
-def _after_first(exc: BaseException, acc: StreamAccumulator, model: str) -> BaseException:
+def _after_first(
+    exc: BaseException, acc: StreamAccumulator, model: str, limits: Limits
+) -> BaseException:
     """Failures once output began: typed, carrying the partial text, never retried."""
     partial = acc.text
+    if isinstance(exc, Stalled):
+        return stalled(exc.deadline, limits, model, partial)
+    if isinstance(exc, errors.ResponseTooLargeError):
+        exc.partial_text = partial
+        return exc
     if isinstance(exc, errors.StreamError | errors.MalformedResponseError):
         return exc
     if isinstance(exc, errors.GatewayAPIError):
@@ -327,12 +386,7 @@ def _after_first(exc: BaseException, acc: StreamAccumulator, model: str) -> Base
         return err
     sdk = _sdk()
     if isinstance(exc, sdk.timeouts):
-        return errors.StreamStalledError(
-            f"no data from the gateway for {model} within the stall timeout; "
-            "raise stream_chunk_timeout= if the model pauses longer",
-            partial_text=partial,
-            model=model,
-        )
+        return stalled(False, limits, model, partial)
     if isinstance(exc, sdk.connection_errors):
         return errors.StreamInterruptedError(
             f"the connection broke mid-stream for {model} ({type(exc).__name__})",
@@ -342,30 +396,13 @@ def _after_first(exc: BaseException, acc: StreamAccumulator, model: str) -> Base
     return exc
 
 
-# After ``[DONE]`` normally only the end of the chunked body is left. Reading it lets the
-# connection go back to the pool (closing early drops it: one new TCP/TLS handshake per
-# stream). The cap bounds a gateway that keeps talking after ``[DONE]``.
-_DRAIN_LINES = 16
+async def _no_events() -> AsyncIterator[dict[str, Any]]:
+    return
+    yield  # an async generator that yields nothing
 
 
-def _drain(lines: Any) -> None:
-    try:
-        for count, _ in enumerate(lines, 1):
-            if count >= _DRAIN_LINES:
-                return
-    except Exception:  # the answer is complete; a failure here only costs the connection
-        return
-
-
-async def _adrain(lines: Any) -> None:
-    try:
-        count = 0
-        async for _ in lines:
-            count += 1
-            if count >= _DRAIN_LINES:
-                return
-    except Exception:  # the answer is complete; a failure here only costs the connection
-        return
+def _no_first_chunk(model: str) -> errors.GatewayConnectionError:
+    return errors.GatewayConnectionError(f"the stream for {model} ended before its first chunk")
 
 
 class _StreamBase:
@@ -376,7 +413,10 @@ class _StreamBase:
         self._body = body
         self._spec = spec
         self._options = options
+        self._limits = gateway.limits
         self._candidates = gateway.candidates(spec)
+        # Claude's dialect sends usage with the finish reason: nothing is left after it.
+        self._ends_at_finish = spec.family is Family.CLAUDE
         #: Set once the stream is open: which model id / pool is answering.
         self.route: Route | None = None
         self._acc: StreamAccumulator | None = None
@@ -391,6 +431,18 @@ class _StreamBase:
     def partial_text(self) -> str:
         """Text received so far."""
         return self._acc.text if self._acc is not None else ""
+
+    def _last(self, delta: StreamDelta | None) -> bool:
+        """Whether ``delta`` ends the answer before ``[DONE]`` (finish and usage together)."""
+        return (
+            self._ends_at_finish
+            and delta is not None
+            and delta.finish_reason is not None
+            and delta.usage is not None
+        )
+
+    def _target(self, number: int) -> ModelSpec:
+        return self._candidates[(number - 1) % len(self._candidates)]
 
 
 class ChatStream(_StreamBase):
@@ -418,59 +470,65 @@ class ChatStream(_StreamBase):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _open(self, number: int) -> _Opened:
-        target = self._candidates[(number - 1) % len(self._candidates)]
+    def _open(self, number: int, clock: Clock) -> _Opened:
+        target, limits = self._target(number), self._limits
         client = self._gateway.clients.sync()
-        response = _post(
-            client, target, _with_model(self._body, target), self._options, stream=True
-        )
+        cap_error_bodies(client, is_async=False)
+        response = _post(client, target, _with_model(self._body, target), self._options, limits)
         acc = StreamAccumulator(model=target.id)
+        route = Route(target.id, target.pool, number)
         try:
-            lines = response.iter_lines()
-            events = iter_sse_data(lines)
+            chunks = response.iter_bytes()
+            events = sse_events(chunks, limits, clock)
             for chunk in events:
                 delta = acc.add(chunk)
                 if delta is not None:
-                    return _Opened(
-                        response, lines, events, acc, delta, Route(target.id, target.pool, number)
-                    )
+                    return _Opened(response, chunks, events, acc, delta, route, clock)
             if acc.finish_reason is not None:
-                return _Opened(
-                    response, lines, events, acc, None, Route(target.id, target.pool, number)
-                )
-            raise errors.GatewayConnectionError(
-                f"the stream for {target.id} ended before its first chunk"
-            )
+                return _Opened(response, chunks, events, acc, None, route, clock)
+            raise _no_first_chunk(target.id)
         except BaseException as exc:
             response.close()
-            mapped = _before_first(exc, target.id)
+            mapped = _before_first(exc, target.id, limits)
             if mapped is exc:
                 raise
             raise mapped from _cause(exc)
 
     def _run(self) -> Generator[StreamDelta, None, None]:
-        opened = self._gateway.policy.call(self._open, model=self._spec.id)
+        clock = Clock(self._limits)  # the stream deadline spans every attempt
+        opened = self._gateway.policy.call(
+            lambda number: self._open(number, clock), model=self._spec.id
+        )
         self.route, self._acc = opened.route, opened.accumulator
         acc, model = opened.accumulator, opened.route.model
+        finished = False
         try:
             if opened.first is not None:
                 yield opened.first
+                clock.mark()
             try:
-                for chunk in opened.events:
+                events = () if self._last(opened.first) else opened.events
+                for chunk in events:
                     delta = acc.add(chunk)
                     if delta is not None:
                         yield delta
+                        clock.mark()  # the caller asked for more: the stall timer restarts
+                        if self._last(delta):
+                            break
                 acc.check_complete()
             except GeneratorExit:
                 raise
             except Exception as exc:
-                mapped = _after_first(exc, acc, model)
+                mapped = _after_first(exc, acc, model, self._limits)
                 if mapped is exc:
                     raise
                 raise mapped from _cause(exc)
-            _drain(opened.lines)
+            finished = True
         finally:
-            opened.response.close()
+            if finished:
+                drain_in_background(opened.chunks, opened.response)
+            else:
+                opened.response.close()
 
 
 class AsyncChatStream(_StreamBase):
@@ -498,56 +556,66 @@ class AsyncChatStream(_StreamBase):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def _open(self, number: int) -> _Opened:
-        target = self._candidates[(number - 1) % len(self._candidates)]
+    async def _open(self, number: int, clock: Clock) -> _Opened:
+        target, limits = self._target(number), self._limits
         client = self._gateway.clients.async_()
+        cap_error_bodies(client, is_async=True)
         response = await _apost(
-            client, target, _with_model(self._body, target), self._options, stream=True
+            client, target, _with_model(self._body, target), self._options, limits
         )
         acc = StreamAccumulator(model=target.id)
+        route = Route(target.id, target.pool, number)
         try:
-            lines = response.aiter_lines()
-            events = aiter_sse_data(lines)
+            chunks = response.aiter_bytes()
+            events = asse_events(chunks, limits, clock)
             async for chunk in events:
                 delta = acc.add(chunk)
                 if delta is not None:
-                    return _Opened(
-                        response, lines, events, acc, delta, Route(target.id, target.pool, number)
-                    )
+                    return _Opened(response, chunks, events, acc, delta, route, clock)
             if acc.finish_reason is not None:
-                return _Opened(
-                    response, lines, events, acc, None, Route(target.id, target.pool, number)
-                )
-            raise errors.GatewayConnectionError(
-                f"the stream for {target.id} ended before its first chunk"
-            )
+                return _Opened(response, chunks, events, acc, None, route, clock)
+            raise _no_first_chunk(target.id)
         except BaseException as exc:
             await response.aclose()
-            mapped = _before_first(exc, target.id)
+            mapped = _before_first(exc, target.id, limits)
             if mapped is exc:
                 raise
             raise mapped from _cause(exc)
 
     async def _run(self) -> AsyncGenerator[StreamDelta, None]:
-        opened = await self._gateway.policy.acall(self._open, model=self._spec.id)
+        clock = Clock(self._limits)  # the stream deadline spans every attempt
+
+        async def attempt(number: int) -> _Opened:
+            return await self._open(number, clock)
+
+        opened = await self._gateway.policy.acall(attempt, model=self._spec.id)
         self.route, self._acc = opened.route, opened.accumulator
         acc, model = opened.accumulator, opened.route.model
+        finished = False
         try:
             if opened.first is not None:
                 yield opened.first
+                clock.mark()
             try:
-                async for chunk in opened.events:
+                events = _no_events() if self._last(opened.first) else opened.events
+                async for chunk in events:
                     delta = acc.add(chunk)
                     if delta is not None:
                         yield delta
+                        clock.mark()  # the caller asked for more: the stall timer restarts
+                        if self._last(delta):
+                            break
                 acc.check_complete()
             except GeneratorExit:
                 raise
             except Exception as exc:
-                mapped = _after_first(exc, acc, model)
+                mapped = _after_first(exc, acc, model, self._limits)
                 if mapped is exc:
                     raise
                 raise mapped from _cause(exc)
-            await _adrain(opened.lines)
+            finished = True
         finally:
-            await opened.response.aclose()
+            if finished:
+                await adrain(opened.chunks, opened.response)
+            else:
+                await opened.response.aclose()

@@ -47,6 +47,7 @@ from gw_core.limits import estimate_tokens
 from gw_core.retry import RetryPolicy
 from gw_core.transport import Gateway
 from gw_core.wire import build_body, validate_messages
+from gw_core.wire.tools import validate_tools
 
 from ._messages import to_wire_messages
 from ._responses import StreamAssembler, chat_to_completion, completion_to_chat_response
@@ -338,6 +339,8 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         params.update(_rename_max_tokens(kwargs))
         if self.parallel_tool_calls is not None and params.get("tools"):
             params.setdefault("parallel_tool_calls", self.parallel_tool_calls)  # tool calls only
+        if params.get("tools"):  # chat(tools=[...]) is checked as chat_with_tools is
+            validate_tools(params["tools"])
         body = build_body(
             spec,
             wire,

@@ -10,6 +10,7 @@ body and request id as the OpenAI Batch format wants them.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,8 @@ from typing import Any
 from gw_core import errors
 from gw_core.batch.files import Row
 from gw_core.catalog import ModelSpec
-from gw_core.client import async_client
 from gw_core.limits import RateLimiter, estimate_tokens
+from gw_core.reading import aread_body, cap_error_bodies
 from gw_core.transport import Gateway, _apost, _finish_completion, _with_model
 
 __all__ = ["RowOutcome", "send_row"]
@@ -60,7 +61,9 @@ async def send_row(gateway: Gateway, row: Row, limiter: RateLimiter | None) -> R
     """Send ``row``; every failure becomes an error line (never raised), but cancellation."""
     spec = row.spec
     candidates = gateway.candidates(spec)
-    client = async_client(gateway.settings)
+    client = gateway.clients.async_()
+    cap_error_bodies(client, is_async=True)
+    limits = gateway.limits
     tried: list[ModelSpec] = []
 
     async def attempt(number: int) -> tuple[dict[str, Any], str | None, ModelSpec]:
@@ -71,13 +74,20 @@ async def send_row(gateway: Gateway, row: Row, limiter: RateLimiter | None) -> R
             tokens = row.tokens if body is row.body else estimate_tokens(body)
             await limiter.aacquire(target.id, tokens)
         try:
-            response = await _apost(client, target, body, {}, stream=False)
-            _finish_completion(response.content, target, number)  # raises on an error body
+            # The transport's own capped send and read: size caps and the whole-body deadline
+            # hold for batch rows as for adapter calls.
+            deadline = time.monotonic() + limits.timeout
+            response = await _apost(client, target, body, {"follow_redirects": False}, limits)
+            try:
+                content = await aread_body(response, limits, deadline)
+            finally:
+                await response.aclose()
+            _finish_completion(content, target, number)  # raises on an error body
         except errors.RateLimitError as exc:
             if limiter is not None:
                 await limiter.aobserve(exc, target.id)
             raise
-        return json.loads(response.content), response.headers.get("x-request-id"), target
+        return json.loads(content), response.headers.get("x-request-id"), target
 
     try:
         payload, request_id, target = await gateway.policy.acall(attempt, model=spec.id)

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..catalog import Family, ModelSpec
 from ..errors import ParameterError
+from .tools import check_schema
 
 logger = logging.getLogger("gw_core.wire")
 
@@ -81,9 +82,12 @@ def build_body(
             raise ParameterError(
                 f"extra_body must be a mapping of JSON fields, got {type(extra_body).__name__}"
             )
-        for key in ("model", "messages"):
+        for key in _RESERVED:
             if key in extra_body:
-                raise ParameterError(f"extra_body may not set {key!r}")
+                where = "the stream= argument" if key == "stream" else "its own argument"
+                raise ParameterError(
+                    f"extra_body may not set {key!r}: the library sets it; use {where}"
+                )
         body.update(extra_body)
     return body
 
@@ -182,6 +186,11 @@ def _tool_names(tools: Any) -> set[str]:
                 "a function tool needs 'function': {'name': ..., 'parameters': {...}}, "
                 f"got {tool!r}"[:300]
             )
+        params = fn.get("parameters") if isinstance(fn, Mapping) else None
+        if params is not None and not isinstance(params, Mapping):
+            raise ParameterError(f"tool {name!r}: 'parameters' must be a JSON schema object")
+        if params:
+            check_schema(name, params)  # remembered once valid: cheap on every call
         names.add(name)
     return names
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..errors import MalformedResponseError, error_from_body
+from .shapes import chunk_problem
 from .stream import new_tool_call_id
 from .types import ChatResult, ToolCall, Usage, normalize_finish_reason
 
@@ -82,7 +83,11 @@ def parse_completion(body: Any) -> ChatResult:
     raw_calls = message.get("tool_calls") or []
     if not isinstance(raw_calls, list):
         raise MalformedResponseError("the gateway answered with 'tool_calls' that is not a list")
+    _text(message.get("content"))  # its own message first
     calls = [_tool_call(raw) for raw in raw_calls]
+    problem = chunk_problem(body, streamed=False)
+    if problem is not None:
+        raise MalformedResponseError(f"the gateway's response is malformed: {problem}")
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     refusal = message.get("refusal")
     created = body.get("created")

@@ -16,19 +16,48 @@ stream (no finish reason, see the accumulator), not a malformed one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from json import loads
+from json import loads as _loads
 from typing import Any
 
-from ..errors import MalformedResponseError, error_from_body
+from ..errors import MalformedResponseError, ResponseTooLargeError, error_from_body, excerpt
+from .shapes import chunk_problem
 
 __all__ = ["SSEState", "aiter_sse_data", "iter_sse_data"]
 
 _SNIPPET = 80
+# The first line of a stream must be one of the SSE fields (or a comment): anything else
+# is an HTML page or a JSON body answering a streaming request.
+_FIELDS = ("data:", ":", "event:", "id:", "retry:", "\ufeff")
 
 
 def _malformed(text: str, why: str) -> MalformedResponseError:
-    snippet = text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"
-    return MalformedResponseError(f"the gateway sent a stream event that is {why}: {snippet!r}")
+    return MalformedResponseError(
+        f"the gateway sent a stream event that is {why}: {excerpt(text, _SNIPPET)!r}"
+    )
+
+
+def loads(text: str) -> Any:
+    """``json.loads``, with nesting too deep for Python as invalid JSON (ValueError)."""
+    try:
+        return _loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _not_a_stream(line: str) -> BaseException:
+    """The error for a 200 to a streaming request whose body is not SSE."""
+    text = line.strip()
+    if text[:1] == "{":
+        try:
+            obj = loads(text)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict) and obj.get("error"):
+            return error_from_body(obj)
+    kind = "an HTML page" if text[:1] == "<" else "a body that is not Server-Sent Events"
+    return MalformedResponseError(
+        f"the gateway answered a streaming request with {kind}: {excerpt(text, _SNIPPET)!r}"
+    )
 
 
 class SSEState:
@@ -38,9 +67,18 @@ class SSEState:
     that was cut (which the openai client would end silently).
     """
 
-    __slots__ = ("_pending", "done", "events", "incomplete_event")
+    __slots__ = (
+        "_event",
+        "_max_event",
+        "_pending",
+        "_pending_size",
+        "_started",
+        "done",
+        "events",
+        "incomplete_event",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int | None = None) -> None:
         #: True once ``data: [DONE]`` was seen; nothing after it is read.
         self.done = False
         #: How many JSON events were decoded so far.
@@ -48,6 +86,11 @@ class SSEState:
         #: True when the input ended inside an event (discarded, as the spec says).
         self.incomplete_event = False
         self._pending: list[str] | None = None
+        self._pending_size = 0
+        #: The current event's ``event:`` field (None when it has none).
+        self._event: str | None = None
+        self._started = False
+        self._max_event = max_event_bytes
 
     def feed(self, line: str | bytes) -> dict[str, Any] | None:
         """Decode one line; returns a chunk dict when this line completed an event."""
@@ -56,30 +99,62 @@ class SSEState:
         if line[-1:] in ("\n", "\r"):
             line = line.rstrip("\r\n")
         if not line:
+            if self._pending is None and self._event is not None:
+                return self._end_bare_event()
             return None if self._pending is None else self.flush()
         if line.startswith("data:"):
+            self._started = True
             payload = line[6:] if line[5:6] == " " else line[5:]
-            if self._pending is None and payload[:1] == "{":
+            if self._pending is None and payload[:1] == "{" and self._event is None:
                 # The fast path: one whole JSON object on one line.
                 try:
                     obj = loads(payload)
                 except ValueError:
-                    self._pending = [payload]  # maybe the first line of a multi-line event
-                    return None
+                    return self._hold(payload)  # maybe the first line of a multi-line event
                 if obj.__class__ is dict and not obj.get("error"):
+                    problem = chunk_problem(obj)
+                    if problem is not None:
+                        raise _malformed(payload, problem)
                     self.events += 1
                     return obj
                 return self._checked(obj, payload)
             return self._slow_data(payload)
         if line[0] == "\ufeff":  # a byte-order mark before the first field
             return self.feed(line[1:])
-        # ":" comments and event:/id:/retry: fields carry nothing we use.
+        if not self._started and not line.startswith(_FIELDS):
+            raise _not_a_stream(line)
+        self._started = True
+        if line.startswith("event:"):
+            self._event = line[6:].strip() or None
+        # ":" comments and id:/retry: fields carry nothing we use.
+        return None
+
+    def _hold(self, payload: str) -> dict[str, Any] | None:
+        """Keep a data line of an event that is not finished yet (within the event cap)."""
+        if self._pending is None:
+            self._pending, self._pending_size = [], 0
+        self._pending.append(payload)
+        self._pending_size += len(payload)
+        if self._max_event is not None and self._pending_size > self._max_event:
+            limit = self._max_event
+            raise ResponseTooLargeError(
+                f"one stream event is larger than max_event_bytes={limit} bytes; raise "
+                "max_event_bytes= if this answer is legitimate (the rest was not downloaded)",
+                limit="max_event_bytes",
+                max_bytes=limit,
+            )
+        return None
+
+    def _end_bare_event(self) -> dict[str, Any] | None:
+        """A blank line after an ``event:`` field with no data."""
+        event, self._event = self._event, None
+        if event == "error":
+            raise error_from_body({"error": {"message": "the gateway sent an empty error event"}})
         return None
 
     def _slow_data(self, payload: str) -> dict[str, Any] | None:
-        if self._pending is not None:
-            self._pending.append(payload)
-            return None
+        if self._pending is not None or self._event == "error":
+            return self._hold(payload)  # an error event's text is read whole, at its end
         text = payload.strip()
         if not text or text[0] == ":":
             return None  # empty data, or a "data: : keepalive" ping
@@ -89,8 +164,7 @@ class SSEState:
         try:
             obj = loads(text)
         except ValueError:
-            self._pending = [payload]  # maybe the first line of a multi-line event
-            return None
+            return self._hold(payload)  # maybe the first line of a multi-line event
         return self._checked(obj, text)
 
     def flush(self) -> dict[str, Any] | None:
@@ -99,7 +173,10 @@ class SSEState:
         if pending is None:
             return None
         self._pending = None
+        event, self._event = self._event, None
         text = "\n".join(pending).strip()
+        if event == "error":
+            return self._error_event(text)
         if not text or text[0] == ":":
             return None
         if text == "[DONE]":
@@ -111,11 +188,28 @@ class SSEState:
             raise _malformed(text, "not valid JSON") from None
         return self._checked(obj, text)
 
+    def _error_event(self, text: str) -> dict[str, Any]:
+        """An ``event: error`` frame: the gateway's error, whatever its data holds."""
+        try:
+            obj = loads(text)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            raise error_from_body(obj if obj.get("error") else {"error": obj})
+        message = text or "the gateway sent an empty error event"
+        raise error_from_body({"error": {"message": message}})
+
     def _checked(self, obj: Any, text: str) -> dict[str, Any]:
+        if self._event == "error":
+            self._event = None
+            return self._error_event(text)
         if obj.__class__ is not dict:
             raise _malformed(text, "not a JSON object")
         if obj.get("error"):
             raise error_from_body(obj)
+        problem = chunk_problem(obj)
+        if problem is not None:
+            raise _malformed(text, problem)
         self.events += 1
         return obj
 

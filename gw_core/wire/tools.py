@@ -8,12 +8,13 @@ request is made.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gw_core.errors import ParameterError
 
-__all__ = ["normalize_tool_choice", "tool_names", "validate_tools"]
+__all__ = ["check_schema", "normalize_tool_choice", "tool_names", "validate_tools"]
 
 _KEYWORDS = {"auto": "auto", "none": "none", "required": "required", "any": "required"}
 
@@ -47,6 +48,43 @@ def validate_tools(tools: Sequence[Mapping[str, Any]]) -> None:
         params = function.get("parameters")
         if params is not None and not isinstance(params, Mapping):
             raise ParameterError(f"tool {name!r}: 'parameters' must be a JSON schema object")
+        if params:
+            check_schema(name, params)
+
+
+# Schemas already checked (their canonical JSON): a tool list is checked on every call.
+_VALID_SCHEMAS: set[str] = set()
+_MAX_REMEMBERED = 1024
+
+
+def check_schema(name: str, schema: Mapping[str, Any]) -> None:
+    """Refuse a ``parameters`` schema that is not valid JSON Schema (``"type": "objekt"``).
+
+    Checked against the metaschema its ``$schema`` names (Draft 2020-12 when none), with
+    the maintained ``jsonschema`` library; the upstreams would reject it with a 400.
+    """
+    try:
+        key = json.dumps(schema, sort_keys=True, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        raise ParameterError(f"tool {name!r}: 'parameters' is not JSON") from None
+    if key in _VALID_SCHEMAS:
+        return
+    from jsonschema import (  # type: ignore[import-untyped]
+        Draft202012Validator,
+        exceptions,
+        validators,
+    )
+
+    validator = validators.validator_for(schema, default=Draft202012Validator)
+    try:
+        validator.check_schema(schema)
+    except exceptions.SchemaError as err:
+        where = "/".join(str(part) for part in err.path) or "the top level"
+        raise ParameterError(
+            f"tool {name!r}: 'parameters' is not a valid JSON Schema at {where}: {err.message}"
+        ) from None
+    if len(_VALID_SCHEMAS) < _MAX_REMEMBERED:
+        _VALID_SCHEMAS.add(key)
 
 
 def normalize_tool_choice(

@@ -15,8 +15,10 @@ from gw_core.errors import (
     MalformedResponseError,
     QuotaExceededError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 from gw_core.wire import SSEState, aiter_sse_data, iter_sse_data
+from gw_core.wire.shapes import chunk_problem
 
 A = {"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hel"}}]}
 B = {"id": "c1", "choices": [{"index": 0, "delta": {"content": "lo"}}]}
@@ -208,9 +210,11 @@ _json_values = st.recursive(
     ),
     max_leaves=5,
 )
+# Framing is under test here, so events are any JSON objects whose chunk shape is valid
+# (shape refusals have their own tests in test_wire_shapes.py).
 _events = st.dictionaries(
     st.text(max_size=6).filter(lambda k: k != "error"), _json_values, min_size=1, max_size=4
-)
+).filter(lambda event: chunk_problem(event) is None)
 _noise = st.sampled_from(
     [": keepalive", ": OPENROUTER PROCESSING", "data: : keepalive", "event: x"]
 )
@@ -242,3 +246,52 @@ def _encoded(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[str | bytes]]:
 def test_sse_round_trip(case: tuple[list[dict[str, Any]], list[str | bytes]]) -> None:
     events, lines = case
     assert list(iter_sse_data(lines)) == events
+
+
+def test_an_error_event_frame_raises_the_gateways_error() -> None:
+    lines = ["event: error", 'data: {"message": "overloaded", "code": "529"}', ""]
+    with pytest.raises(GatewayAPIError, match="overloaded") as info:
+        list(iter_sse_data(lines))
+    assert info.value.code == "529"
+
+
+def test_an_error_event_with_plain_text_data_keeps_its_text() -> None:
+    with pytest.raises(GatewayAPIError, match="upstream died"):
+        list(iter_sse_data(["event: error", "data: upstream died", ""]))
+
+
+def test_other_event_types_still_carry_chunks() -> None:
+    lines = ["event: message", 'data: {"choices": []}', "", "data: [DONE]"]
+    assert list(iter_sse_data(lines)) == [{"choices": []}]
+
+
+@pytest.mark.parametrize(
+    ("first", "words"),
+    [("<!doctype html>", "HTML page"), ('{"id": "x", "choices": []}', "not Server-Sent Events")],
+)
+def test_a_body_that_is_not_sse_is_malformed_at_its_first_line(first: str, words: str) -> None:
+    with pytest.raises(MalformedResponseError, match=words):
+        list(iter_sse_data([first, ""]))
+
+
+def test_a_json_error_body_answering_a_stream_is_the_gateways_error() -> None:
+    with pytest.raises(GatewayAPIError, match="no quota"):
+        list(iter_sse_data(['{"error": {"message": "no quota"}}']))
+
+
+def test_nesting_too_deep_for_python_is_malformed() -> None:
+    deep = "data: " + '{"a":' * 100_000 + "1" + "}" * 100_000
+    with pytest.raises(MalformedResponseError, match="not valid JSON"):
+        list(iter_sse_data([deep, ""]))
+
+
+def test_a_wrong_json_type_in_a_chunk_is_malformed() -> None:
+    with pytest.raises(MalformedResponseError, match="'delta' is a JSON str"):
+        list(iter_sse_data(['data: {"choices": [{"index": 0, "delta": "oops"}]}']))
+
+
+def test_a_multi_line_event_over_its_cap_is_refused() -> None:
+    state = SSEState(max_event_bytes=8)
+    state.feed("data: [1,")
+    with pytest.raises(ResponseTooLargeError, match="max_event_bytes=8"):
+        state.feed("data: 2345678]")
