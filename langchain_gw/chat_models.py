@@ -29,7 +29,7 @@ from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.tokens import count_tokens
 from gw_core.transport import Gateway
-from gw_core.wire import build_body, validate_messages
+from gw_core.wire import prepare
 from gw_core.wire.tools import normalize_tool_choice, validate_tools
 from langchain_gw import _blocks
 from langchain_gw._convert import (
@@ -263,43 +263,26 @@ class ChatGateway(BaseChatModel):
         *,
         stream: bool,
     ) -> tuple[dict[str, Any], ModelSpec]:
-        """The request body and model spec of one call; every check happens here."""
+        """The request body and model spec of one call; every check happens in the core."""
         spec = parse(kwargs.pop("model", None) or self.model)
         stream_usage = kwargs.pop("stream_usage", None)
         for key in _CONTROL_KWARGS:
             kwargs.pop(key, None)
-        wire = to_wire_messages(messages, spec)
-        validate_messages(spec, wire, allow_undocumented_parts=self.allow_undocumented_parts)
-        body = build_body(
+        fields = {key: getattr(self, key) for key in _PARAM_FIELDS}
+        body = prepare(
             spec,
-            wire,
-            self._params(stop, kwargs),
+            to_wire_messages(messages, spec),
+            fields,
+            self.model_kwargs,
+            {"extra_body": self.extra_body},
+            kwargs,
+            {"stop": stop},
             stream=stream,
             stream_usage=self.stream_usage if stream_usage is None else bool(stream_usage),
             check_model_rules=self.check_model_rules,
+            allow_undocumented_parts=self.allow_undocumented_parts,
         )
         return body, spec
-
-    def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        params = self._default_params
-        if "max_tokens" in kwargs:  # a call-time limit overrides the field
-            params["max_completion_tokens"] = kwargs.pop("max_tokens")
-        extra_body = {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})}
-        params.update(kwargs)
-        if extra_body:
-            params["extra_body"] = extra_body
-        if stop is not None:
-            params["stop"] = stop
-        if params.get("stop") == []:
-            del params["stop"]
-        tools = params.get("tools")
-        if tools is not None and not tools:
-            del params["tools"]  # an empty list is refused upstream; no tools means none
-        elif tools:
-            validate_tools(tools)
-            if params.get("tool_choice") is not None:
-                params["tool_choice"] = normalize_tool_choice(params["tool_choice"], tools)
-        return params
 
     # -- calls ---------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from gw_core.errors import GatewayInputError
 from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.transport import Gateway
-from gw_core.wire import build_body, validate_messages
+from gw_core.wire import prepare
 
 from ._messages import to_wire_messages
 from ._responses import StreamAssembler, chat_to_completion, completion_to_chat_response
@@ -52,15 +52,6 @@ __all__ = ["DEFAULT_MODEL", "GatewayLLM"]
 DEFAULT_MODEL = "gpt-5.4"
 
 _TOOL_MODES = (PydanticProgramMode.DEFAULT, PydanticProgramMode.FUNCTION)
-
-
-def _rename_max_tokens(params: dict[str, Any]) -> dict[str, Any]:
-    """``max_tokens`` is spelled ``max_completion_tokens`` on the wire; later layers win."""
-    if "max_tokens" in params:
-        params = dict(params)
-        value = params.pop("max_tokens")
-        params["max_completion_tokens"] = value
-    return params
 
 
 class GatewayLLM(FunctionCallingLLM):
@@ -240,25 +231,24 @@ class GatewayLLM(FunctionCallingLLM):
     def _request(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, stream: bool
     ) -> tuple[dict[str, Any], ModelSpec]:
-        """Convert, check and shape one request; every local refusal happens here."""
+        """Convert one request; the core checks and shapes it (every local refusal)."""
         spec = catalog.parse(self.model)
-        wire = to_wire_messages(messages, spec)
-        validate_messages(spec, wire, allow_undocumented_parts=self.allow_undocumented_parts)
-        params: dict[str, Any] = {
+        fields = {
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_completion_tokens": self.max_completion_tokens,
             "stop": self.stop,
         }
-        params.update(_rename_max_tokens(self.additional_kwargs))
-        params.update(_rename_max_tokens(kwargs))
-        body = build_body(
+        body = prepare(
             spec,
-            wire,
-            params,
+            to_wire_messages(messages, spec),
+            fields,
+            self.additional_kwargs,
+            kwargs,
             stream=stream,
             stream_usage=self.stream_usage,
             check_model_rules=self.check_model_rules,
+            allow_undocumented_parts=self.allow_undocumented_parts,
         )
         return body, spec
 
