@@ -20,6 +20,7 @@ The tree::
     │   ├── IncompleteStreamError        the stream ended without a finish_reason
     │   └── StreamStalledError           no chunk within the stall timeout
     ├── MalformedResponseError           a body or chunk that is not the protocol
+    │   └── InvalidToolCallError         a finished turn's tool call arguments are not JSON
     └── GatewayInputError (ValueError)   refused locally, before any request
         ├── ParameterError               a parameter the upstream would reject
         ├── CapabilityError              content the model cannot take (e.g. video)
@@ -45,6 +46,7 @@ __all__ = [
     "GatewayInputError",
     "GatewayTimeoutError",
     "IncompleteStreamError",
+    "InvalidToolCallError",
     "MalformedResponseError",
     "ModelNotFoundError",
     "NotFoundError",
@@ -222,6 +224,29 @@ class StreamStalledError(StreamError):
 
 class MalformedResponseError(GatewayError):
     """A response body or stream chunk that does not follow the protocol."""
+
+
+class InvalidToolCallError(MalformedResponseError):
+    """A finished turn holds a tool call whose arguments are not one JSON object.
+
+    Cut at the output limit or malformed: never run with guessed or repaired arguments.
+    ``tool_name``, ``arguments`` (as received) and ``partial_text`` keep what arrived.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tool_name: str = "",
+        arguments: str = "",
+        partial_text: str = "",
+        model: str | None = None,
+    ) -> None:
+        self.tool_name = tool_name
+        self.arguments = arguments
+        self.partial_text = partial_text
+        self.model = model
+        super().__init__(scrub(message))
 
 
 class GatewayInputError(GatewayError, ValueError):

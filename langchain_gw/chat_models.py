@@ -28,7 +28,7 @@ from gw_core.errors import GatewayInputError
 from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.tokens import count_tokens
-from gw_core.transport import Gateway
+from gw_core.transport import Completion, Gateway
 from gw_core.wire import prepare
 from gw_core.wire.tools import normalize_tool_choice, validate_tools
 from langchain_gw import _blocks
@@ -295,7 +295,7 @@ class ChatGateway(BaseChatModel):
     ) -> ChatResult:
         body, spec = self._prepare(messages, stop, kwargs, stream=False)
         completion = self.gateway.complete(body, spec)
-        return _chat_result(to_ai_message(completion.result, completion.route))
+        return _chat_result(completion)
 
     async def _agenerate(
         self,
@@ -306,7 +306,7 @@ class ChatGateway(BaseChatModel):
     ) -> ChatResult:
         body, spec = self._prepare(messages, stop, kwargs, stream=False)
         completion = await self.gateway.acomplete(body, spec)
-        return _chat_result(to_ai_message(completion.result, completion.route))
+        return _chat_result(completion)
 
     def _stream(
         self,
@@ -410,15 +410,13 @@ class ChatGateway(BaseChatModel):
         )
 
 
-def _chat_result(message: AIMessage) -> ChatResult:
-    usage = message.usage_metadata
+def _chat_result(completion: Completion) -> ChatResult:
+    """LangChain's result; ``token_usage`` is the core's one usage serialization."""
+    message = to_ai_message(completion.result, completion.route)
+    usage = completion.result.usage
     llm_output: dict[str, Any] = {"model_name": message.response_metadata.get("model_name")}
     if usage is not None:
-        llm_output["token_usage"] = {
-            "prompt_tokens": usage["input_tokens"],
-            "completion_tokens": usage["output_tokens"],
-            "total_tokens": usage["total_tokens"],
-        }
+        llm_output["token_usage"] = usage.to_wire()
     return ChatResult(generations=[ChatGeneration(message=message)], llm_output=llm_output)
 
 

@@ -40,7 +40,7 @@ from gw_core.transport import Gateway
 from gw_core.wire import prepare
 
 from ._messages import to_wire_messages
-from ._responses import StreamAssembler, chat_to_completion, completion_to_chat_response
+from ._responses import chat_to_completion, completion_to_chat_response, stream_chunk_response
 from ._tools import force_single_call, forced_program, tool_selections, tools_request
 
 if TYPE_CHECKING:
@@ -281,10 +281,9 @@ class GatewayLLM(FunctionCallingLLM):
         stream = self._transport().stream(body, spec)
 
         def gen() -> Generator[ChatResponse, None, None]:
-            assembler = StreamAssembler()
             with stream:
                 for delta in stream:
-                    yield assembler.feed(delta, stream.route)
+                    yield stream_chunk_response(delta, stream.result(), stream.route)
 
         return gen()
 
@@ -299,10 +298,9 @@ class GatewayLLM(FunctionCallingLLM):
         stream = self._transport().astream(body, spec)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
-            assembler = StreamAssembler()
             async with stream:
                 async for delta in stream:
-                    yield assembler.feed(delta, stream.route)
+                    yield stream_chunk_response(delta, stream.result(), stream.route)
 
         return gen()
 
