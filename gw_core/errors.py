@@ -5,6 +5,7 @@ The tree::
     GatewayError
     ├── GatewayAPIError                  the gateway answered with an error status
     │   ├── BadRequestError              400, 413, 422 (not retried)
+    │   │   └── ContextOverflowError     the prompt is longer than the context window
     │   ├── AuthenticationError          401 (not retried)
     │   ├── PermissionDeniedError        403 (not retried)
     │   │   └── QuotaExceededError       quota / balance exhausted (any status, not retried)
@@ -36,10 +37,12 @@ import json
 from typing import Any
 
 __all__ = [
+    "PUBLIC_ERRORS",
     "AuthenticationError",
     "BadRequestError",
     "CapabilityError",
     "ConflictError",
+    "ContextOverflowError",
     "GatewayAPIError",
     "GatewayConnectionError",
     "GatewayError",
@@ -76,6 +79,18 @@ QUOTA_CODES = frozenset(
         "quota_exceeded",
         "billing_hard_limit_reached",
     }
+)
+#: ``error.code`` values, and message fragments, of a prompt over the context window
+#: (OpenAI, Anthropic, Gemini and aggregator spellings).
+CONTEXT_OVERFLOW_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
+_CONTEXT_OVERFLOW_TEXT = (
+    "maximum context length",
+    "context length exceeded",
+    "context_length_exceeded",
+    "prompt is too long",
+    "input token count",
+    "exceeds the context window",
+    "too many tokens",
 )
 #: ``error.code`` values for "no channel serves this model".
 MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "model_not_available"})
@@ -144,6 +159,10 @@ def _rebuild(cls: type[GatewayAPIError], message: str, state: dict[str, Any]) ->
 
 class BadRequestError(GatewayAPIError):
     """400/413/422: the request itself is wrong; retrying cannot help."""
+
+
+class ContextOverflowError(BadRequestError):
+    """The prompt (with the output limit) is longer than the model's context window."""
 
 
 class AuthenticationError(GatewayAPIError):
@@ -356,6 +375,8 @@ def error_from_body(
         else:
             message = "the gateway answered with an empty error body"
     cls = _class_for(status_code, code, etype)
+    if _is_context_overflow(cls, code, message):
+        cls = ContextOverflowError
     return cls(
         message,
         status_code=status_code,
@@ -366,6 +387,13 @@ def error_from_body(
         should_retry=should_retry,
         model=model,
     )
+
+
+def _is_context_overflow(cls: type[GatewayAPIError], code: str | None, message: str) -> bool:
+    if (code or "").lower() in CONTEXT_OVERFLOW_CODES:
+        return cls in (BadRequestError, GatewayAPIError)
+    lowered = message.lower()
+    return cls is BadRequestError and any(text in lowered for text in _CONTEXT_OVERFLOW_TEXT)
 
 
 def error_from_status(status_code: int, message: str, **fields: Any) -> GatewayAPIError:
@@ -400,3 +428,20 @@ def _class_for(status: int | None, code: str | None, etype: str | None) -> type[
     if status >= 500:
         return ServerError
     return GatewayAPIError
+
+
+def _public_errors() -> tuple[type[GatewayError], ...]:
+    """Every error class defined in this module, parents before children."""
+    return tuple(
+        value
+        for name, value in globals().items()
+        if isinstance(value, type)
+        and issubclass(value, GatewayError)
+        and value.__module__ == __name__
+        and not name.startswith("_")
+    )
+
+
+#: The public error list, the one source of truth: ``gw_core``, ``langchain_gw`` and
+#: ``llamaindex_gw`` each export exactly these (a test iterates it for all three).
+PUBLIC_ERRORS: tuple[type[GatewayError], ...] = _public_errors()

@@ -39,6 +39,7 @@ from langchain_gw._convert import (
     to_chunk,
     to_wire_messages,
 )
+from langchain_gw._errors import translated
 from langchain_gw._identity import count_message_tokens, model_profile, token_ids
 from langchain_gw._structured import build_structured
 
@@ -293,8 +294,9 @@ class ChatGateway(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        body, spec = self._prepare(messages, stop, kwargs, stream=False)
-        completion = self.gateway.complete(body, spec)
+        with translated():
+            body, spec = self._prepare(messages, stop, kwargs, stream=False)
+            completion = self.gateway.complete(body, spec)
         return _chat_result(completion)
 
     async def _agenerate(
@@ -304,8 +306,9 @@ class ChatGateway(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        body, spec = self._prepare(messages, stop, kwargs, stream=False)
-        completion = await self.gateway.acomplete(body, spec)
+        with translated():
+            body, spec = self._prepare(messages, stop, kwargs, stream=False)
+            completion = await self.gateway.acomplete(body, spec)
         return _chat_result(completion)
 
     def _stream(
@@ -317,20 +320,21 @@ class ChatGateway(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         # langchain-core fires on_llm_new_token itself and passes no run_manager here;
         # a caller that passes one gets each chunk reported once, by us.
-        body, spec = self._prepare(messages, stop, kwargs, stream=True)
-        ids: dict[int, str | None] = {}
-        with self.gateway.stream(body, spec) as stream:
-            for delta in stream:
-                message = to_chunk(delta, ids)
-                if message is not None:
-                    chunk = ChatGenerationChunk(message=message)
-                    if run_manager is not None:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            chunk = ChatGenerationChunk(message=final_chunk(stream.result(), stream.route, ids))
-            if run_manager is not None:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        with translated():
+            body, spec = self._prepare(messages, stop, kwargs, stream=True)
+            ids: dict[int, str | None] = {}
+            with self.gateway.stream(body, spec) as stream:
+                for delta in stream:
+                    message = to_chunk(delta, ids)
+                    if message is not None:
+                        chunk = ChatGenerationChunk(message=message)
+                        if run_manager is not None:
+                            run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+                chunk = ChatGenerationChunk(message=final_chunk(stream.result(), stream.route, ids))
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
 
     async def _astream(
         self,
@@ -339,20 +343,21 @@ class ChatGateway(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body, spec = self._prepare(messages, stop, kwargs, stream=True)
-        ids: dict[int, str | None] = {}
-        async with self.gateway.astream(body, spec) as stream:
-            async for delta in stream:
-                message = to_chunk(delta, ids)
-                if message is not None:
-                    chunk = ChatGenerationChunk(message=message)
-                    if run_manager is not None:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            chunk = ChatGenerationChunk(message=final_chunk(stream.result(), stream.route, ids))
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        with translated():
+            body, spec = self._prepare(messages, stop, kwargs, stream=True)
+            ids: dict[int, str | None] = {}
+            async with self.gateway.astream(body, spec) as stream:
+                async for delta in stream:
+                    message = to_chunk(delta, ids)
+                    if message is not None:
+                        chunk = ChatGenerationChunk(message=message)
+                        if run_manager is not None:
+                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+                chunk = ChatGenerationChunk(message=final_chunk(stream.result(), stream.route, ids))
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
 
     # -- tools and structured output -----------------------------------------------------
 

@@ -152,3 +152,16 @@ def test_retry_events_reach_the_policy_observer(
     gateway_emulator.inject(Fault.status(503))
     make_llm(retry_policy=policy).complete("hi")
     assert [(e.attempt, type(e.error).__name__) for e in seen] == [(1, "ServerError")]
+
+
+def test_a_prompt_too_long_is_a_context_overflow_error(
+    make_llm: MakeLLM, gateway_emulator: GatewayEmulator
+) -> None:
+    import llamaindex_gw
+
+    gateway_emulator.inject(
+        Fault.status(400, code="context_length_exceeded", message="maximum context length")
+    )
+    with pytest.raises(llamaindex_gw.ContextOverflowError):
+        make_llm("gpt-5.4").chat([ChatMessage(role=MessageRole.USER, content="hi")])
+    assert len(chat_requests(gateway_emulator)) == 1
