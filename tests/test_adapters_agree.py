@@ -1,0 +1,46 @@
+"""Both adapters give the same answer for the same input (the core decides, once)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from langchain_core.messages import HumanMessage
+from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, VideoBlock
+
+from gw_core.errors import CapabilityError
+from gw_emulator import GatewayEmulator
+from langchain_gw import ChatGateway
+from llamaindex_gw import GatewayLLM
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 20
+VIDEOS = {
+    "inline": (
+        {"type": "video", "base64": base64.b64encode(MP4).decode(), "mime_type": "video/mp4"},
+        VideoBlock(video=MP4, video_mimetype="video/mp4"),
+    ),
+    "url-without-a-video-suffix": (
+        {"type": "video", "url": "https://example.com/watch?v=42", "mime_type": "video/mp4"},
+        VideoBlock(url="https://example.com/watch?v=42", video_mimetype="video/mp4"),
+    ),
+}
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-6", "gpt-5.4"])
+@pytest.mark.parametrize("video", list(VIDEOS), ids=list(VIDEOS))
+def test_video_to_a_non_gemini_model_is_the_same_error_before_any_request(
+    model: str, video: str, gateway_emulator: GatewayEmulator
+) -> None:
+    lc_block, li_block = VIDEOS[video]
+    where = {"api_key": gateway_emulator.api_key, "base_url": gateway_emulator.base_url}
+    with pytest.raises(CapabilityError) as from_langchain:
+        ChatGateway(model=model, **where).invoke(
+            [HumanMessage(content=[{"type": "text", "text": "what happens?"}, lc_block])]
+        )
+    message = ChatMessage(role=MessageRole.USER, blocks=[TextBlock(text="what happens?"), li_block])
+    with pytest.raises(CapabilityError) as from_llamaindex:
+        GatewayLLM(model=model, **where).chat([message])
+    assert type(from_langchain.value) is type(from_llamaindex.value)
+    assert str(from_langchain.value) == str(from_llamaindex.value)
+    assert f"{model} cannot take video" in str(from_langchain.value)
+    assert gateway_emulator.requests == []
