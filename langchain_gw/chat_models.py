@@ -29,7 +29,7 @@ from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.tokens import count_tokens
 from gw_core.transport import Completion, Gateway
-from gw_core.wire import prepare
+from gw_core.wire import Usage, prepare
 from gw_core.wire.tools import normalize_tool_choice, validate_tools
 from langchain_gw import _blocks
 from langchain_gw._convert import (
@@ -358,6 +358,22 @@ class ChatGateway(BaseChatModel):
                 if run_manager is not None:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        """``generate``'s ``llm_output`` over a batch: the usage of every prompt, added."""
+        total: Usage | None = None
+        model_name = None
+        for output in llm_outputs:
+            if not output:
+                continue
+            model_name = model_name or output.get("model_name")
+            usage = Usage.from_dict(output.get("token_usage"))
+            if usage is not None:
+                total = usage if total is None else total + usage
+        combined: dict[str, Any] = {"model_name": model_name}
+        if total is not None:
+            combined["token_usage"] = total.to_wire()
+        return combined
 
     # -- tools and structured output -----------------------------------------------------
 

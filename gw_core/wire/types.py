@@ -113,6 +113,20 @@ class Usage:
             wire["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
         return wire
 
+    def __add__(self, other: Usage) -> Usage:
+        """The usage of two separate turns together (a batch); details only when known."""
+
+        def both(a: int | None, b: int | None) -> int | None:
+            return None if a is None and b is None else (a or 0) + (b or 0)
+
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+            both(self.cached_tokens, other.cached_tokens),
+            both(self.reasoning_tokens, other.reasoning_tokens),
+        )
+
     def counts(self) -> dict[str, int]:
         """The counts as one flat dict (cached/reasoning only when reported)."""
         flat = {
