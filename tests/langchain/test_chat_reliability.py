@@ -14,8 +14,12 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.exceptions import ContextOverflowError as LangChainOverflow
+from langchain_core.exceptions import ModelRateLimitError
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+import gw_core.errors as core
+import langchain_gw
 from gw_emulator import Fault, GatewayEmulator, ScriptedReply
 from langchain_gw import (
     AuthenticationError,
@@ -278,11 +282,6 @@ OVERFLOW = "This model's maximum context length is 128000 tokens; your prompt ha
 def test_a_prompt_too_long_is_langchains_context_overflow_error_and_the_cores(
     stream: bool, make_llm: MakeLLM, gateway_emulator: GatewayEmulator
 ) -> None:
-    from langchain_core.exceptions import ContextOverflowError as LangChainOverflow
-
-    import gw_core.errors as core
-    import langchain_gw
-
     llm = make_llm("gpt-5.4")
     call = (lambda: list(llm.stream(QUESTION))) if stream else (lambda: llm.invoke(QUESTION))
     for caught_as in (LangChainOverflow, core.ContextOverflowError, langchain_gw.BadRequestError):
@@ -297,10 +296,6 @@ def test_a_prompt_too_long_is_langchains_context_overflow_error_and_the_cores(
 def test_except_works_with_the_core_class_and_langchains_for_a_rate_limit(
     make_llm: MakeLLM, gateway_emulator: GatewayEmulator
 ) -> None:
-    from langchain_core.exceptions import ModelRateLimitError
-
-    import gw_core.errors as core
-
     llm = make_llm("gpt-5.4", max_retries=0)
     for caught_as in (core.RateLimitError, ModelRateLimitError, core.GatewayAPIError):
         gateway_emulator.inject(Fault.status(429, retry_after=0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
+import llamaindex_gw
 from gw_core.retry import RetryEvent
 from gw_emulator import Fault, GatewayEmulator
 from llamaindex_gw import (
@@ -157,8 +158,6 @@ def test_retry_events_reach_the_policy_observer(
 def test_a_prompt_too_long_is_a_context_overflow_error(
     make_llm: MakeLLM, gateway_emulator: GatewayEmulator
 ) -> None:
-    import llamaindex_gw
-
     gateway_emulator.inject(
         Fault.status(400, code="context_length_exceeded", message="maximum context length")
     )
