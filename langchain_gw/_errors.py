@@ -16,7 +16,7 @@ retrying (one retry loop only), so LangChain's retry middleware does not retry a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from langchain_core import exceptions as lc
 
@@ -79,5 +79,6 @@ def translated() -> Iterator[None]:
     except GatewayError as exc:
         variant = _VARIANTS.get(type(exc))
         if variant is not None and variant is not type(exc):
-            exc.__class__ = variant
+            with suppress(TypeError):  # a layout the class swap cannot take: keep the core's
+                exc.__class__ = variant
         raise
