@@ -15,30 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from gw_core._version import __version__
 from gw_core.catalog import Family, ModelSpec, parse
-from gw_core.errors import (
-    AuthenticationError,
-    BadRequestError,
-    CapabilityError,
-    GatewayAPIError,
-    GatewayConnectionError,
-    GatewayError,
-    GatewayInputError,
-    GatewayTimeoutError,
-    IncompleteStreamError,
-    MalformedResponseError,
-    ModelNotFoundError,
-    ParameterError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    QuotaExceededError,
-    RateLimitError,
-    ServerError,
-    StreamError,
-    StreamInterruptedError,
-    StreamStalledError,
-)
+from gw_core.errors import PUBLIC_ERRORS
 
 if TYPE_CHECKING:
+    from gw_core.errors import *  # noqa: F403  (PUBLIC_ERRORS, spelled out for type checkers)
     from gw_core.retry import RetryPolicy
     from gw_core.settings import Settings
     from gw_core.transport import Gateway
@@ -61,32 +41,17 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(module), name)
 
 
+# The errors users catch: exactly gw_core.errors.PUBLIC_ERRORS, the one list.
+globals().update({error.__name__: error for error in PUBLIC_ERRORS})
+
 __all__ = [
-    "AuthenticationError",
-    "BadRequestError",
-    "CapabilityError",
+    "PUBLIC_ERRORS",
     "Family",
     "Gateway",
-    "GatewayAPIError",
-    "GatewayConnectionError",
-    "GatewayError",
-    "GatewayInputError",
-    "GatewayTimeoutError",
-    "IncompleteStreamError",
-    "MalformedResponseError",
-    "ModelNotFoundError",
     "ModelSpec",
-    "ParameterError",
-    "PayloadTooLargeError",
-    "PermissionDeniedError",
-    "QuotaExceededError",
-    "RateLimitError",
     "RetryPolicy",
-    "ServerError",
     "Settings",
-    "StreamError",
-    "StreamInterruptedError",
-    "StreamStalledError",
     "__version__",
     "parse",
+    *(error.__name__ for error in PUBLIC_ERRORS),
 ]

@@ -5,6 +5,7 @@ The tree::
     GatewayError
     ├── GatewayAPIError                  the gateway answered with an error status
     │   ├── BadRequestError              400, 413, 422 (not retried)
+    │   │   └── ContextOverflowError     the prompt is longer than the context window
     │   ├── AuthenticationError          401 (not retried)
     │   ├── PermissionDeniedError        403 (not retried)
     │   │   └── QuotaExceededError       quota / balance exhausted (any status, not retried)
@@ -18,10 +19,11 @@ The tree::
     ├── StreamError                      a stream failed after it started (.partial_text)
     │   ├── StreamInterruptedError       connection lost or error event after the first chunk
     │   ├── IncompleteStreamError        the stream ended without a finish_reason
-    │   └── StreamStalledError           no chunk within the stall timeout
+    │   ├── StreamStalledError           no chunk within the stall timeout
     │   └── StreamDeadlineError          the stream ran past stream_timeout
     ├── MalformedResponseError           a body or chunk that is not the protocol
-    │   └── ResponseTooLargeError        a body, event or stream over its size limit
+    │   ├── ResponseTooLargeError        a body, event or stream over its size limit
+    │   └── InvalidToolCallError         a finished turn's tool call arguments are not JSON
     └── GatewayInputError (ValueError)   refused locally, before any request
         ├── ParameterError               a parameter the upstream would reject
         ├── CapabilityError              content the model cannot take (e.g. video)
@@ -38,16 +40,19 @@ import re
 from typing import Any
 
 __all__ = [
+    "PUBLIC_ERRORS",
     "AuthenticationError",
     "BadRequestError",
     "CapabilityError",
     "ConflictError",
+    "ContextOverflowError",
     "GatewayAPIError",
     "GatewayConnectionError",
     "GatewayError",
     "GatewayInputError",
     "GatewayTimeoutError",
     "IncompleteStreamError",
+    "InvalidToolCallError",
     "MalformedResponseError",
     "ModelNotFoundError",
     "NotFoundError",
@@ -80,6 +85,18 @@ QUOTA_CODES = frozenset(
         "quota_exceeded",
         "billing_hard_limit_reached",
     }
+)
+#: ``error.code`` values, and message fragments, of a prompt over the context window
+#: (OpenAI, Anthropic, Gemini and aggregator spellings).
+CONTEXT_OVERFLOW_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
+_CONTEXT_OVERFLOW_TEXT = (
+    "maximum context length",
+    "context length exceeded",
+    "context_length_exceeded",
+    "prompt is too long",
+    "input token count",
+    "exceeds the context window",
+    "too many tokens",
 )
 #: ``error.code`` values for "no channel serves this model".
 MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "model_not_available"})
@@ -156,6 +173,10 @@ def _rebuild(cls: type[GatewayAPIError], message: str, state: dict[str, Any]) ->
 
 class BadRequestError(GatewayAPIError):
     """400/413/422: the request itself is wrong; retrying cannot help."""
+
+
+class ContextOverflowError(BadRequestError):
+    """The prompt (with the output limit) is longer than the model's context window."""
 
 
 class AuthenticationError(GatewayAPIError):
@@ -268,6 +289,39 @@ def _rebuild_too_large(
     return ResponseTooLargeError(
         message, limit=limit, max_bytes=max_bytes, partial_text=partial_text
     )
+
+
+class InvalidToolCallError(MalformedResponseError):
+    """A finished turn holds a tool call whose arguments are not one JSON object.
+
+    Cut at the output limit or malformed: never run with guessed or repaired arguments.
+    ``tool_name``, ``arguments`` (as received) and ``partial_text`` keep what arrived.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tool_name: str = "",
+        arguments: str = "",
+        partial_text: str = "",
+        model: str | None = None,
+    ) -> None:
+        self.tool_name = tool_name
+        self.arguments = arguments
+        self.partial_text = partial_text
+        self.model = model
+        super().__init__(scrub(message))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields: rebuild them on unpickling (worker processes, Ray).
+        return (_rebuild_invalid_tool_call, (self.args[0], self.__dict__.copy()))
+
+
+def _rebuild_invalid_tool_call(message: str, state: dict[str, Any]) -> InvalidToolCallError:
+    error = InvalidToolCallError(message)
+    error.__dict__.update(state)
+    return error
 
 
 class GatewayInputError(GatewayError, ValueError):
@@ -426,6 +480,8 @@ def error_from_body(
         else:
             message = "the gateway answered with an empty error body"
     cls = _class_for(status_code, code, etype)
+    if _is_context_overflow(cls, code, message):
+        cls = ContextOverflowError
     return cls(
         message,
         status_code=status_code,
@@ -436,6 +492,13 @@ def error_from_body(
         should_retry=should_retry,
         model=model,
     )
+
+
+def _is_context_overflow(cls: type[GatewayAPIError], code: str | None, message: str) -> bool:
+    if (code or "").lower() in CONTEXT_OVERFLOW_CODES:
+        return cls in (BadRequestError, GatewayAPIError)
+    lowered = message.lower()
+    return cls is BadRequestError and any(text in lowered for text in _CONTEXT_OVERFLOW_TEXT)
 
 
 def error_from_status(status_code: int, message: str, **fields: Any) -> GatewayAPIError:
@@ -470,3 +533,20 @@ def _class_for(status: int | None, code: str | None, etype: str | None) -> type[
     if status >= 500:
         return ServerError
     return GatewayAPIError
+
+
+def _public_errors() -> tuple[type[GatewayError], ...]:
+    """Every error class defined in this module, parents before children."""
+    return tuple(
+        value
+        for name, value in globals().items()
+        if isinstance(value, type)
+        and issubclass(value, GatewayError)
+        and value.__module__ == __name__
+        and not name.startswith("_")
+    )
+
+
+#: The public error list, the one source of truth: ``gw_core``, ``langchain_gw`` and
+#: ``llamaindex_gw`` each export exactly these (a test iterates it for all three).
+PUBLIC_ERRORS: tuple[type[GatewayError], ...] = _public_errors()

@@ -10,10 +10,10 @@ LangChain users hand us content in four spellings, often mixed in one message:
 - Anthropic image blocks (``{"type": "image", "source": {...}}``).
 
 Each becomes the part the gateway takes, built with :mod:`gw_core.wire`'s builders so
-sizes and base64 are checked once, in one place. Video goes to Gemini as an ``image_url``
-part with a ``data:video/...`` URI (the contract's route); for any other model it is
-refused here, before any request (core's own OpenAI converter raises a bare "not
-supported" instead, and most OpenAI-compatible wrappers drop it).
+sizes and base64 are checked once, in one place. Video becomes the core's ``video`` part,
+which keeps its kind: ``gw_core.wire.validate_messages`` refuses it for a model that
+cannot take video (one check, the same error as ``GatewayLLM``'s), and the body spells it
+as the gateway takes it (an ``image_url`` part with a ``data:video/...`` URI).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gw_core.catalog import ModelSpec
-from gw_core.errors import CapabilityError, GatewayInputError
+from gw_core.errors import GatewayInputError
 from gw_core.wire import audio_part, file_part, image_part, text_part, video_part
 
 __all__ = ["assistant_text", "part_list", "to_parts"]
@@ -82,13 +82,6 @@ def _no_file_store(what: str) -> GatewayInputError:
     )
 
 
-def _refuse_video(spec: ModelSpec) -> CapabilityError:
-    return CapabilityError(
-        f"{spec.id} cannot take video: the gateway accepts video input on Gemini models "
-        "only (e.g. gemini-3.1-pro-preview); remove the video block or use a Gemini model"
-    )
-
-
 def _image(block: Mapping[str, Any]) -> dict[str, Any]:
     url, data, file_id = _source(block)
     detail = _extras(block).get("detail")
@@ -102,9 +95,8 @@ def _image(block: Mapping[str, Any]) -> dict[str, Any]:
     raise GatewayInputError("an image block needs 'url' or 'base64' (with 'mime_type')")
 
 
-def _video(block: Mapping[str, Any], spec: ModelSpec) -> dict[str, Any]:
-    if not spec.video_input:
-        raise _refuse_video(spec)
+def _video(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A video part that keeps its kind; ``validate_messages`` refuses it for non-Gemini."""
     url, data, file_id = _source(block)
     mime = block.get("mime_type")
     if url is not None:
@@ -157,7 +149,7 @@ def _file(block: Mapping[str, Any], spec: ModelSpec) -> dict[str, Any]:
     if mime.startswith("image/"):
         return _image(block)
     if mime.startswith("video/"):
-        return _video(block, spec)
+        return _video(block)
     if file_id is not None:
         return {"type": "file", "file": {"file_id": file_id}}
     if data is None:
@@ -215,7 +207,9 @@ def _part(block: Any, spec: ModelSpec) -> dict[str, Any] | None:
             return _anthropic_image(source)
         return _image(block)
     if kind == "video":
-        return _video(block, spec)
+        if isinstance(block.get("video"), Mapping):
+            return dict(block)  # a part built by gw_core.wire.video_part
+        return _video(block)
     if kind == "audio":
         return _audio(block)
     if kind == "file":

@@ -116,7 +116,7 @@ def _tool(message: ToolMessage, spec: ModelSpec) -> tuple[dict[str, Any], list[d
         kind = part.get("type")
         if kind == "text":
             texts.append(str(part.get("text") or ""))
-        elif kind in ("image_url", "video_url", "file", "input_audio"):
+        elif kind in ("image_url", "video_url", "video", "file", "input_audio"):
             media.append(part)
         else:  # structured tool output: the model reads it as JSON text
             texts.append(json.dumps(part, ensure_ascii=False))

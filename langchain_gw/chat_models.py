@@ -27,7 +27,8 @@ from gw_core.catalog import Family, ModelSpec, parse
 from gw_core.config import ClientConfig, RouteOwner, without_inputs
 from gw_core.errors import GatewayInputError
 from gw_core.tokens import count_tokens
-from gw_core.wire import build_body, validate_messages
+from gw_core.transport import Completion
+from gw_core.wire import Usage, prepare
 from gw_core.wire.tools import normalize_tool_choice, validate_tools
 from langchain_gw import _blocks
 from langchain_gw._convert import (
@@ -37,6 +38,7 @@ from langchain_gw._convert import (
     to_chunk,
     to_wire_messages,
 )
+from langchain_gw._errors import translated
 from langchain_gw._identity import count_message_tokens, model_profile, token_ids
 from langchain_gw._structured import build_structured
 
@@ -293,43 +295,26 @@ class ChatGateway(RouteOwner, BaseChatModel):
         *,
         stream: bool,
     ) -> tuple[dict[str, Any], ModelSpec]:
-        """The request body and model spec of one call; every check happens here."""
+        """The request body and model spec of one call; every check happens in the core."""
         spec = parse(kwargs.pop("model", None) or self.model)
         stream_usage = kwargs.pop("stream_usage", None)
         for key in _CONTROL_KWARGS:
             kwargs.pop(key, None)
-        wire = to_wire_messages(messages, spec)
-        validate_messages(spec, wire, allow_undocumented_parts=self.allow_undocumented_parts)
-        body = build_body(
+        fields = {key: getattr(self, key) for key in _PARAM_FIELDS}
+        body = prepare(
             spec,
-            wire,
-            self._params(stop, kwargs),
+            to_wire_messages(messages, spec),
+            fields,
+            self.model_kwargs,
+            {"extra_body": self.extra_body},
+            kwargs,
+            {"stop": stop},
             stream=stream,
             stream_usage=self.stream_usage if stream_usage is None else bool(stream_usage),
             check_model_rules=self.check_model_rules,
+            allow_undocumented_parts=self.allow_undocumented_parts,
         )
         return body, spec
-
-    def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        params = self._default_params
-        if "max_tokens" in kwargs:  # a call-time limit overrides the field
-            params["max_completion_tokens"] = kwargs.pop("max_tokens")
-        extra_body = {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})}
-        params.update(kwargs)
-        if extra_body:
-            params["extra_body"] = extra_body
-        if stop is not None:
-            params["stop"] = stop
-        if params.get("stop") == []:
-            del params["stop"]
-        tools = params.get("tools")
-        if tools is not None and not tools:
-            del params["tools"]  # an empty list is refused upstream; no tools means none
-        elif tools:
-            validate_tools(tools)
-            if params.get("tool_choice") is not None:
-                params["tool_choice"] = normalize_tool_choice(params["tool_choice"], tools)
-        return params
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -340,9 +325,10 @@ class ChatGateway(RouteOwner, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        body, spec = self._prepare(messages, stop, kwargs, stream=False)
-        completion = self.gateway.complete(body, spec)
-        return _chat_result(to_ai_message(completion.result, completion.route))
+        with translated():
+            body, spec = self._prepare(messages, stop, kwargs, stream=False)
+            completion = self.gateway.complete(body, spec)
+        return _chat_result(completion)
 
     async def _agenerate(
         self,
@@ -351,9 +337,10 @@ class ChatGateway(RouteOwner, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        body, spec = self._prepare(messages, stop, kwargs, stream=False)
-        completion = await self.gateway.acomplete(body, spec)
-        return _chat_result(to_ai_message(completion.result, completion.route))
+        with translated():
+            body, spec = self._prepare(messages, stop, kwargs, stream=False)
+            completion = await self.gateway.acomplete(body, spec)
+        return _chat_result(completion)
 
     def _stream(
         self,
@@ -364,20 +351,21 @@ class ChatGateway(RouteOwner, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         # langchain-core fires on_llm_new_token itself and passes no run_manager here;
         # a caller that passes one gets each chunk reported once, by us.
-        body, spec = self._prepare(messages, stop, kwargs, stream=True)
-        ids: dict[int, str | None] = {}
-        with self.gateway.stream(body, spec) as stream:
-            for delta in stream:
-                message = to_chunk(delta, ids)
-                if message is not None:
-                    chunk = ChatGenerationChunk(message=message)
-                    if run_manager is not None:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            chunk = ChatGenerationChunk(message=final_chunk(stream.result(), stream.route, ids))
-            if run_manager is not None:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        with translated():
+            body, spec = self._prepare(messages, stop, kwargs, stream=True)
+            ids: dict[int, str | None] = {}
+            with self.gateway.stream(body, spec) as stream:
+                for delta in stream:
+                    message = to_chunk(delta, ids)
+                    if message is not None:
+                        chunk = ChatGenerationChunk(message=message)
+                        if run_manager is not None:
+                            run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+                chunk = ChatGenerationChunk(message=final_chunk(stream.result(), stream.route, ids))
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
 
     async def _astream(
         self,
@@ -386,20 +374,37 @@ class ChatGateway(RouteOwner, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body, spec = self._prepare(messages, stop, kwargs, stream=True)
-        ids: dict[int, str | None] = {}
-        async with self.gateway.astream(body, spec) as stream:
-            async for delta in stream:
-                message = to_chunk(delta, ids)
-                if message is not None:
-                    chunk = ChatGenerationChunk(message=message)
-                    if run_manager is not None:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            chunk = ChatGenerationChunk(message=final_chunk(stream.result(), stream.route, ids))
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        with translated():
+            body, spec = self._prepare(messages, stop, kwargs, stream=True)
+            ids: dict[int, str | None] = {}
+            async with self.gateway.astream(body, spec) as stream:
+                async for delta in stream:
+                    message = to_chunk(delta, ids)
+                    if message is not None:
+                        chunk = ChatGenerationChunk(message=message)
+                        if run_manager is not None:
+                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+                chunk = ChatGenerationChunk(message=final_chunk(stream.result(), stream.route, ids))
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        """``generate``'s ``llm_output`` over a batch: the usage of every prompt, added."""
+        total: Usage | None = None
+        model_name = None
+        for output in llm_outputs:
+            if not output:
+                continue
+            model_name = model_name or output.get("model_name")
+            usage = Usage.from_dict(output.get("token_usage"))
+            if usage is not None:
+                total = usage if total is None else total + usage
+        combined: dict[str, Any] = {"model_name": model_name}
+        if total is not None:
+            combined["token_usage"] = total.to_wire()
+        return combined
 
     # -- tools and structured output -----------------------------------------------------
 
@@ -457,15 +462,13 @@ class ChatGateway(RouteOwner, BaseChatModel):
         )
 
 
-def _chat_result(message: AIMessage) -> ChatResult:
-    usage = message.usage_metadata
+def _chat_result(completion: Completion) -> ChatResult:
+    """LangChain's result; ``token_usage`` is the core's one usage serialization."""
+    message = to_ai_message(completion.result, completion.route)
+    usage = completion.result.usage
     llm_output: dict[str, Any] = {"model_name": message.response_metadata.get("model_name")}
     if usage is not None:
-        llm_output["token_usage"] = {
-            "prompt_tokens": usage["input_tokens"],
-            "completion_tokens": usage["output_tokens"],
-            "total_tokens": usage["total_tokens"],
-        }
+        llm_output["token_usage"] = usage.to_wire()
     return ChatResult(generations=[ChatGeneration(message=message)], llm_output=llm_output)
 
 

@@ -5,56 +5,25 @@
 
     Settings.llm = GatewayLLM(model="claude-sonnet-4-6")   # key from GW_API_KEY
 
-The error types are :mod:`gw_core.errors`' own, re-exported so LlamaIndex users can catch
-them without importing the core.
+The error types are :mod:`gw_core.errors`' own list (``PUBLIC_ERRORS``), re-exported so
+LlamaIndex users can catch them without importing the core.
 """
 
-from gw_core.errors import (
-    AuthenticationError,
-    BadRequestError,
-    CapabilityError,
-    GatewayAPIError,
-    GatewayConnectionError,
-    GatewayError,
-    GatewayInputError,
-    GatewayTimeoutError,
-    IncompleteStreamError,
-    MalformedResponseError,
-    ModelNotFoundError,
-    ParameterError,
-    PayloadTooLargeError,
-    QuotaExceededError,
-    RateLimitError,
-    ServerError,
-    StreamError,
-    StreamInterruptedError,
-    StreamStalledError,
-)
+from typing import TYPE_CHECKING
+
+from gw_core.errors import PUBLIC_ERRORS
 from gw_core.settings import MissingAPIKeyError
 
 from .base import DEFAULT_MODEL, GatewayLLM
 
+if TYPE_CHECKING:
+    from gw_core.errors import *  # noqa: F403  (PUBLIC_ERRORS, spelled out for type checkers)
+
+globals().update({error.__name__: error for error in PUBLIC_ERRORS})
+
 __all__ = [
     "DEFAULT_MODEL",
-    "AuthenticationError",
-    "BadRequestError",
-    "CapabilityError",
-    "GatewayAPIError",
-    "GatewayConnectionError",
-    "GatewayError",
-    "GatewayInputError",
     "GatewayLLM",
-    "GatewayTimeoutError",
-    "IncompleteStreamError",
-    "MalformedResponseError",
     "MissingAPIKeyError",
-    "ModelNotFoundError",
-    "ParameterError",
-    "PayloadTooLargeError",
-    "QuotaExceededError",
-    "RateLimitError",
-    "ServerError",
-    "StreamError",
-    "StreamInterruptedError",
-    "StreamStalledError",
+    *(error.__name__ for error in PUBLIC_ERRORS),
 ]

@@ -7,9 +7,10 @@ The one place that decides what each block becomes on the wire, so that the chec
   its blocks joined with a newline (as ``ChatMessage.content`` joins them), never glued.
 - ``ImageBlock``: an ``image_url`` part from its URL (http(s) or data URI), its bytes or
   its file path. A URL is sent as is: nothing is downloaded here.
-- ``VideoBlock``: Gemini only, as the gateway forwards video (an ``image_url`` part with
-  a ``data:video/...`` URI, or an http(s) URL). Any other model: ``CapabilityError``
-  (a ``ValueError``) before any request.
+- ``VideoBlock``: the core's ``video`` part, which keeps its kind until the body is
+  spelled (then an ``image_url`` part with a ``data:video/...`` URI, or an http(s) URL).
+  ``validate_messages`` refuses it for a non-Gemini model: ``CapabilityError`` (a
+  ``ValueError``) before any request, the same error ``ChatGateway`` gives.
 - ``DocumentBlock``: a text document (``text/*``, JSON, XML) becomes a text part; other
   documents (PDF) become a ``file`` part, which the gateway does not document, so it is
   refused unless the LLM was built with ``allow_undocumented_parts=True``.
@@ -47,7 +48,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from gw_core.catalog import ModelSpec
-from gw_core.errors import CapabilityError, GatewayInputError
+from gw_core.errors import GatewayInputError
 from gw_core.wire import audio_part, file_part, image_part, text_part, video_part
 
 __all__ = ["TEXT_SEPARATOR", "to_wire_messages", "wire_tool_calls"]
@@ -174,7 +175,7 @@ def _part(block: Any, spec: ModelSpec, where: str) -> dict[str, Any] | None:
     if isinstance(block, ImageBlock):
         return _image(block, where)
     if isinstance(block, VideoBlock):
-        return _video(block, spec, where)
+        return _video(block, where)
     if isinstance(block, DocumentBlock):
         return _document(block, where)
     if isinstance(block, AudioBlock):
@@ -255,13 +256,8 @@ def _video_mime(block: VideoBlock) -> str | None:
     return None
 
 
-def _video(block: VideoBlock, spec: ModelSpec, where: str) -> dict[str, Any]:
-    if not spec.video_input:
-        raise CapabilityError(
-            f"{where}: {spec.id} cannot take video: the gateway accepts video input on "
-            "Gemini models only (e.g. gemini-3.1-pro-preview); remove the VideoBlock or "
-            "use a Gemini model"
-        )
+def _video(block: VideoBlock, where: str) -> dict[str, Any]:
+    """A video part that keeps its kind; ``validate_messages`` refuses it for non-Gemini."""
     mime = _video_mime(block)
     if block.url is not None and block.video is None:
         # The gateway fetches http(s) videos itself; a data URI names its own type.

@@ -32,48 +32,25 @@ from llama_index.core.base.llms.types import (
 )
 
 from gw_core.transport import Completion, Route
-from gw_core.wire import ChatResult, StreamDelta, ToolCall, Usage, merge_extra_content
-from gw_core.wire.stream import new_tool_call_id
+from gw_core.wire import ChatResult, StreamDelta, ToolCall, Usage
 
 __all__ = [
-    "StreamAssembler",
     "chat_to_completion",
     "completion_to_chat_response",
+    "stream_chunk_response",
     "usage_counts",
     "usage_wire",
 ]
 
 
 def usage_wire(usage: Usage | None) -> dict[str, Any] | None:
-    """Usage in OpenAI's spelling, details included when the gateway reported them."""
-    if usage is None:
-        return None
-    wire: dict[str, Any] = {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-    if usage.cached_tokens is not None:
-        wire["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
-    if usage.reasoning_tokens is not None:
-        wire["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
-    return wire
+    """Usage in OpenAI's spelling (the core's one serialization), or None."""
+    return usage.to_wire() if usage is not None else None
 
 
 def usage_counts(usage: Usage | None) -> dict[str, int]:
     """The flat counts LlamaIndex integrations put in ``additional_kwargs``."""
-    if usage is None:
-        return {}
-    counts = {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-    if usage.cached_tokens is not None:
-        counts["cached_tokens"] = usage.cached_tokens
-    if usage.reasoning_tokens is not None:
-        counts["reasoning_tokens"] = usage.reasoning_tokens
-    return counts
+    return usage.counts() if usage is not None else {}
 
 
 def _route_fields(route: Route | None) -> dict[str, Any]:
@@ -158,82 +135,44 @@ def chat_to_completion(response: ChatResponse) -> CompletionResponse:
     )
 
 
-class _StreamCall:
-    __slots__ = ("args", "extra", "id", "name")
+def stream_chunk_response(
+    delta: StreamDelta, turn: ChatResult, route: Route | None
+) -> ChatResponse:
+    """One stream chunk as a ``ChatResponse``: ``delta`` is its text, ``message`` the turn.
 
-    def __init__(self) -> None:
-        self.id = new_tool_call_id()  # replaced by the upstream's id when it sends one
-        self.name = ""
-        self.args = ""
-        self.extra: dict[str, Any] | None = None
-
-
-class StreamAssembler:
-    """Turns each :class:`StreamDelta` of one stream into a cumulative ``ChatResponse``.
-
-    Tool calls are keyed by the accumulator's index (always set, whatever the dialect
-    sent), so several calls per chunk and Gemini's index-less deltas come out whole.
-    A call gets an id at once, since agents need one for the tool result even when the
-    upstream never sends it.
+    ``turn`` is the core accumulator's read-only snapshot after this delta
+    (``ChatStream.result()``): tool calls are assembled there, once, for both adapters.
     """
-
-    def __init__(self) -> None:
-        self._text = ""
-        self._reasoning = ""
-        self._calls: dict[int, _StreamCall] = {}
-        self._usage: Usage | None = None
-        self._finish: str | None = None
-
-    def feed(self, delta: StreamDelta, route: Route | None) -> ChatResponse:
-        """The response for one delta: ``delta`` is its text, ``message`` the turn so far."""
-        self._text += delta.content
-        self._reasoning += delta.reasoning
-        for part in delta.tool_calls:
-            call = self._calls.get(part.index)
-            if call is None:
-                call = self._calls[part.index] = _StreamCall()
-            if part.id:
-                call.id = part.id
-            if part.name:
-                call.name = part.name
-            call.args += part.arguments
-            if part.extra_content:
-                call.extra = merge_extra_content(call.extra, part.extra_content)
-        if delta.usage is not None:
-            self._usage = delta.usage
-        if delta.finish_reason is not None:
-            self._finish = delta.finish_reason
-        calls = [ToolCall(c.id, c.name, c.args, c.extra) for _, c in sorted(self._calls.items())]
-        chunk_delta: dict[str, Any] = {}
-        if delta.content:
-            chunk_delta["content"] = delta.content
-        if delta.reasoning:
-            chunk_delta["reasoning_content"] = delta.reasoning
-        if delta.tool_calls:
-            chunk_delta["tool_calls"] = [
-                {
-                    "index": p.index,
-                    **({"id": p.id} if p.id else {}),
-                    "function": {"name": p.name, "arguments": p.arguments},
-                    **({"extra_content": p.extra_content} if p.extra_content else {}),
-                }
-                for p in delta.tool_calls
-            ]
-        raw = {
-            "object": "chat.completion.chunk",
-            "model": route.model if route else None,
-            "choices": [{"index": 0, "delta": chunk_delta, "finish_reason": delta.finish_reason}],
-            "usage": usage_wire(self._usage),
-            "route": _route_wire(route),
-        }
-        extra: dict[str, Any] = {**usage_counts(self._usage), **_route_fields(route)}
-        if self._finish is not None:
-            extra["finish_reason"] = self._finish
-        if delta.reasoning:
-            extra["thinking_delta"] = delta.reasoning
-        return ChatResponse(
-            message=_message(self._text, self._reasoning or None, calls),
-            delta=delta.content,
-            raw=raw,
-            additional_kwargs=extra,
-        )
+    chunk_delta: dict[str, Any] = {}
+    if delta.content:
+        chunk_delta["content"] = delta.content
+    if delta.reasoning:
+        chunk_delta["reasoning_content"] = delta.reasoning
+    if delta.tool_calls:
+        chunk_delta["tool_calls"] = [
+            {
+                "index": p.index,
+                **({"id": p.id} if p.id else {}),
+                "function": {"name": p.name, "arguments": p.arguments},
+                **({"extra_content": p.extra_content} if p.extra_content else {}),
+            }
+            for p in delta.tool_calls
+        ]
+    raw = {
+        "object": "chat.completion.chunk",
+        "model": route.model if route else None,
+        "choices": [{"index": 0, "delta": chunk_delta, "finish_reason": delta.finish_reason}],
+        "usage": usage_wire(turn.usage),
+        "route": _route_wire(route),
+    }
+    extra: dict[str, Any] = {**usage_counts(turn.usage), **_route_fields(route)}
+    if turn.finish_reason is not None:
+        extra["finish_reason"] = turn.finish_reason
+    if delta.reasoning:
+        extra["thinking_delta"] = delta.reasoning
+    return ChatResponse(
+        message=_message(turn.content, turn.reasoning, turn.tool_calls),
+        delta=delta.content,
+        raw=raw,
+        additional_kwargs=extra,
+    )

@@ -46,11 +46,10 @@ from gw_core.errors import GatewayInputError
 from gw_core.limits import estimate_tokens
 from gw_core.retry import RetryPolicy
 from gw_core.transport import Gateway
-from gw_core.wire import build_body, validate_messages
-from gw_core.wire.tools import validate_tools
+from gw_core.wire import prepare
 
 from ._messages import to_wire_messages
-from ._responses import StreamAssembler, chat_to_completion, completion_to_chat_response
+from ._responses import chat_to_completion, completion_to_chat_response, stream_chunk_response
 from ._tools import force_single_call, forced_program, tool_selections, tools_request
 
 if TYPE_CHECKING:
@@ -85,15 +84,6 @@ def _as_secret(value: str | SecretStr | None) -> SecretStr | None:
     if not isinstance(value, str):
         raise GatewayInputError(f"api_key must be a str or SecretStr, got {type(value).__name__}")
     return SecretStr(value)
-
-
-def _rename_max_tokens(params: dict[str, Any]) -> dict[str, Any]:
-    """``max_tokens`` is spelled ``max_completion_tokens`` on the wire; later layers win."""
-    if "max_tokens" in params:
-        params = dict(params)
-        value = params.pop("max_tokens")
-        params["max_completion_tokens"] = value
-    return params
 
 
 class GatewayLLM(RouteOwner, FunctionCallingLLM):
@@ -330,24 +320,23 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
     def _request(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, stream: bool
     ) -> tuple[dict[str, Any], ModelSpec]:
-        """Convert, check and shape one request; every local refusal happens here."""
+        """Convert one request; the core checks and shapes it (every local refusal)."""
         spec = catalog.parse(self.model)
-        wire = to_wire_messages(messages, spec)
-        validate_messages(spec, wire, allow_undocumented_parts=self.allow_undocumented_parts)
-        params: dict[str, Any] = {name: getattr(self, name) for name in _PARAM_FIELDS}
-        params.update(_rename_max_tokens(self.additional_kwargs))
-        params.update(_rename_max_tokens(kwargs))
-        if self.parallel_tool_calls is not None and params.get("tools"):
-            params.setdefault("parallel_tool_calls", self.parallel_tool_calls)  # tool calls only
-        if params.get("tools"):  # chat(tools=[...]) is checked as chat_with_tools is
-            validate_tools(params["tools"])
-        body = build_body(
+        fields: dict[str, Any] = {name: getattr(self, name) for name in _PARAM_FIELDS}
+        if self.parallel_tool_calls is not None and (
+            kwargs.get("tools") or self.additional_kwargs.get("tools")
+        ):
+            fields["parallel_tool_calls"] = self.parallel_tool_calls  # with tool calls only
+        body = prepare(
             spec,
-            wire,
-            params,
+            to_wire_messages(messages, spec),
+            fields,
+            self.additional_kwargs,
+            kwargs,
             stream=stream,
             stream_usage=self.stream_usage,
             check_model_rules=self.check_model_rules,
+            allow_undocumented_parts=self.allow_undocumented_parts,
         )
         return body, spec
 
@@ -390,11 +379,10 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         stream = self._transport().stream(body, spec)
 
         def gen() -> Generator[ChatResponse, None, None]:
-            assembler = StreamAssembler()
             self._limit(body, spec)
             with stream:
                 for delta in stream:
-                    yield assembler.feed(delta, stream.route)
+                    yield stream_chunk_response(delta, stream.result(), stream.route)
 
         return gen()
 
@@ -409,11 +397,10 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         stream = self._transport().astream(body, spec)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
-            assembler = StreamAssembler()
             await self._alimit(body, spec)
             async with stream:
                 async for delta in stream:
-                    yield assembler.feed(delta, stream.route)
+                    yield stream_chunk_response(delta, stream.result(), stream.route)
 
         return gen()
 

@@ -1,7 +1,8 @@
 """Framework-neutral wire layer: OpenAI Chat Completions dicts in, typed results out.
 
-Request side: :func:`validate_messages` and the content-part builders, then
-:func:`build_body`. Response side: :func:`parse_completion` for a body, or
+Request side: the content-part builders, then :func:`prepare` (which runs
+:func:`validate_messages` and :func:`build_body`; both adapters call it).
+Response side: :func:`parse_completion` for a body, or
 :func:`iter_sse_data` / :func:`aiter_sse_data` feeding a :class:`StreamAccumulator`.
 Adapters convert their framework's messages to and from these dicts and types.
 """
@@ -20,6 +21,7 @@ from .content import (
     video_part,
 )
 from .params import build_body
+from .prepare import merge_params, prepare
 from .response import parse_completion
 from .sse import SSEState, aiter_sse_data, iter_sse_data
 from .stream import StreamAccumulator, merge_extra_content, new_tool_call_id
@@ -50,9 +52,11 @@ __all__ = [
     "image_part",
     "iter_sse_data",
     "merge_extra_content",
+    "merge_params",
     "new_tool_call_id",
     "normalize_finish_reason",
     "parse_completion",
+    "prepare",
     "text_part",
     "validate_messages",
     "video_part",

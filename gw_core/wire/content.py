@@ -4,10 +4,13 @@ What the gateway takes, and so what this module lets through:
 
 - ``text`` parts, and ``image_url`` parts with an http(s) URL or a base64 data URI:
   every model (the gateway documents image input for all of them).
-- Video: Gemini models only. The documented route is an ``image_url`` part whose URL is
-  a ``data:video/<type>;base64,...`` URI (or an http(s) URL to a video, which the gateway
-  downloads); a ``video_url`` part is accepted too, for gateway builds that have it.
-  Video for any other model is refused with a CapabilityError before any request.
+- Video: Gemini models only. :func:`video_part` builds a ``video`` part that keeps its
+  kind (so the check below knows it is a video, whatever its URL); on the wire it becomes
+  the documented route, an ``image_url`` part whose URL is a ``data:video/<type>;base64``
+  URI (or an http(s) URL to a video, which the gateway downloads). An ``image_url`` with
+  a video data URI or a video file URL, and a ``video_url`` part, count as video too.
+  Video for any other model is refused here, once, with a CapabilityError before any
+  request; the adapters do not check it themselves.
 - ``file`` (PDF) and ``input_audio`` parts: the OpenAI format has them, the gateway does
   not document them, and Claude's converter drops audio without a word. They are refused
   unless the caller opts in with ``allow_undocumented_parts=True`` (audio stays refused
@@ -44,6 +47,7 @@ __all__ = [
     "audio_part",
     "file_part",
     "image_part",
+    "spell_media",
     "text_part",
     "validate_messages",
     "video_part",
@@ -130,11 +134,14 @@ def image_part(
 def video_part(
     *, data: bytes | str | None = None, url: str | None = None, mime_type: str
 ) -> dict[str, Any]:
-    """A video as the gateway forwards it to Gemini: an ``image_url`` part.
+    """A video part: ``{"type": "video", "video": {"url": ..., "mime_type": ...}}``.
 
-    Inline data becomes ``data:video/<type>;base64,...``; an http(s) URL goes as is (the
-    gateway downloads it). Gemini takes video/mp4, mpeg, mov, avi, x-flv, mpg, webm,
-    wmv and 3gpp.
+    The part keeps its kind until the body is spelled for the wire, so
+    :func:`validate_messages` knows it is a video whatever its URL looks like (and refuses
+    it, once, for a model that cannot take video). :func:`gw_core.wire.build_body` then
+    spells it as the gateway forwards video to Gemini: an ``image_url`` part whose URL is
+    the ``data:video/<type>;base64,...`` URI, or the http(s) URL (the gateway downloads
+    it). Gemini takes video/mp4, mpeg, mov, avi, x-flv, mpg, webm, wmv and 3gpp.
     """
     if (url is None) == (data is None):
         raise GatewayInputError("video_part needs exactly one of url= or data=")
@@ -142,11 +149,39 @@ def video_part(
         raise GatewayInputError(f"mime_type must be a video/* type, got {mime_type!r}")
     if url is not None:
         _check_media_arg(url, "video")
-        return {"type": "image_url", "image_url": {"url": url}}
-    assert data is not None
-    payload = b64_payload(data, "video")
-    check_size(decoded_size(payload), MAX_INLINE_VIDEO_BYTES, "video")
-    return {"type": "image_url", "image_url": {"url": data_uri(mime_type, payload)}}
+        final = url
+    else:
+        assert data is not None
+        payload = b64_payload(data, "video")
+        check_size(decoded_size(payload), MAX_INLINE_VIDEO_BYTES, "video")
+        final = data_uri(mime_type, payload)
+    return {"type": "video", "video": {"url": final, "mime_type": mime_type}}
+
+
+def spell_media(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history with each ``video`` part spelled the way the gateway takes video.
+
+    The list (and each changed message) is copied only if something changes.
+    """
+    out: list[dict[str, Any]] | None = None
+    for position, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, dict) else None
+        if content.__class__ is not list or not any(_is_video(p) for p in content):
+            continue
+        if out is None:
+            out = list(messages)
+        spelled = [
+            {"type": "image_url", "image_url": {"url": part["video"]["url"]}}
+            if _is_video(part)
+            else part
+            for part in content
+        ]
+        out[position] = {**message, "content": spelled}
+    return messages if out is None else out
+
+
+def _is_video(part: Any) -> bool:
+    return isinstance(part, dict) and part.get("type") == "video"
 
 
 def file_part(
@@ -189,6 +224,8 @@ def _check_media_url(spec: ModelSpec, url: Any, declared_video: bool) -> None:
     if url.startswith("data:"):
         mime, size = parse_data_uri(url)
         video = mime.startswith("video/")
+        if declared_video and not video:
+            raise GatewayInputError(f"a video part's data URI must be video/*, got {mime!r}")
         if not video and not mime.startswith("image/"):
             raise GatewayInputError(
                 f"an image_url data URI must hold an image/* or video/* type, got {mime!r}"
@@ -225,11 +262,11 @@ def _check_part(spec: ModelSpec, part: Any, role: str, where: str, opt_in: bool)
             f"{where}: {role} messages take text only, got a {kind!r} part; move it to a "
             "user message"
         )
-    if kind in ("image_url", "video_url"):
+    if kind in ("image_url", "video_url", "video"):
         body = part.get(kind)
         if not isinstance(body, dict):
             raise GatewayInputError(f"{where}: a {kind} part needs '{kind}': {{'url': ...}}")
-        _check_media_url(spec, body.get("url"), kind == "video_url")
+        _check_media_url(spec, body.get("url"), kind != "image_url")
         return
     if kind in ("file", "input_audio"):
         _check_undocumented(spec, part, kind, where, opt_in)

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..catalog import Family, ModelSpec
 from ..errors import ParameterError
+from .content import spell_media
 from .tools import check_schema
 
 logger = logging.getLogger("gw_core.wire")
@@ -71,7 +72,8 @@ def build_body(
     if check_model_rules:
         _check_rules(spec, values)
 
-    body: dict[str, Any] = {"model": spec.id, "messages": _history_for(spec, messages)}
+    history = spell_media(_history_for(spec, messages))
+    body: dict[str, Any] = {"model": spec.id, "messages": history}
     body.update(values)
     if stream:
         body["stream"] = True

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import MalformedResponseError, error_from_body
 from .shapes import chunk_problem
 from .stream import new_tool_call_id
-from .types import ChatResult, ToolCall, Usage, normalize_finish_reason
+from .types import ChatResult, ToolCall, Usage, check_tool_calls, normalize_finish_reason
 
 __all__ = ["parse_completion"]
 
@@ -54,7 +54,8 @@ def parse_completion(body: Any) -> ChatResult:
     """Read one ``chat.completion`` body (its first choice).
 
     Raises the typed gateway error for an ``{"error": ...}`` body that came with a 200,
-    and MalformedResponseError when there is no usable choice.
+    MalformedResponseError when there is no usable choice, and InvalidToolCallError
+    when a tool call's arguments are not one JSON object.
     """
     if not isinstance(body, dict):
         raise MalformedResponseError(
@@ -91,7 +92,7 @@ def parse_completion(body: Any) -> ChatResult:
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     refusal = message.get("refusal")
     created = body.get("created")
-    return ChatResult(
+    result = ChatResult(
         content=_text(message.get("content")),
         tool_calls=calls,
         finish_reason=normalize_finish_reason(choice.get("finish_reason"), bool(calls)),
@@ -103,3 +104,5 @@ def parse_completion(body: Any) -> ChatResult:
         system_fingerprint=body.get("system_fingerprint") or None,
         refusal=refusal if isinstance(refusal, str) and refusal else None,
     )
+    check_tool_calls(result)
+    return result

@@ -23,7 +23,15 @@ import uuid
 from typing import Any
 
 from ..errors import IncompleteStreamError
-from .types import ChatResult, StreamDelta, ToolCall, ToolCallDelta, Usage, normalize_finish_reason
+from .types import (
+    ChatResult,
+    StreamDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    check_tool_calls,
+    normalize_finish_reason,
+)
 
 __all__ = ["StreamAccumulator", "merge_extra_content", "new_tool_call_id"]
 
@@ -52,12 +60,17 @@ def merge_extra_content(
 
 
 class _Call:
-    """A tool call being assembled."""
+    """A tool call being assembled.
 
-    __slots__ = ("args", "extra", "id", "index", "name")
+    ``fallback`` is the id the call is shown with until (unless) the upstream sends its
+    own: fixed at opening, so reading the turn mid-stream changes nothing.
+    """
+
+    __slots__ = ("args", "extra", "fallback", "id", "index", "name")
 
     def __init__(self, index: int) -> None:
         self.index = index
+        self.fallback = new_tool_call_id()
         self.id: str | None = None
         self.name: str | None = None
         self.args: list[str] = []
@@ -73,6 +86,34 @@ def _text_of(value: Any) -> str:
             p.get("text") or "" for p in value if isinstance(p, dict) and p.get("type") == "text"
         )
     return ""
+
+
+def _continues(call: _Call, call_id: str | None, name: str | None) -> bool:
+    """Whether a delta at ``call``'s index belongs to it (not to a new call sharing it).
+
+    A different id opens a new call. Without ids, a delta naming a function while the
+    call already has a name and complete arguments is the next call: some proxies send
+    index 0 for every call, and merging them would lose one. A repeated name on a call
+    still being written (a few converters repeat it on every fragment) continues it.
+    """
+    if call_id is not None:
+        return call.id in (None, call_id)
+    if name is None or call.name is None:
+        return True
+    if name != call.name:
+        return False
+    return not _complete_json(call.args)
+
+
+def _complete_json(parts: list[str]) -> bool:
+    text = "".join(parts)
+    if not text.strip():
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 class StreamAccumulator:
@@ -131,7 +172,8 @@ class StreamAccumulator:
         return self._usage
 
     def check_complete(self) -> None:
-        """Raise IncompleteStreamError if no chunk carried a finish reason (a cut stream)."""
+        """Raise IncompleteStreamError if no chunk carried a finish reason (a cut stream),
+        and InvalidToolCallError if a tool call's arguments are not one JSON object."""
         if self._finish is None:
             text = self.text
             raise IncompleteStreamError(
@@ -140,14 +182,18 @@ class StreamAccumulator:
                 partial_text=text,
                 model=self.model,
             )
+        check_tool_calls(self.result(), partial_text=self.text)
 
     def result(self) -> ChatResult:
-        """The turn as assembled so far (call :meth:`check_complete` first to be strict)."""
-        calls = []
-        for call in self._calls:
-            if call.id is None:
-                call.id = new_tool_call_id()
-            calls.append(ToolCall(call.id, call.name or "", "".join(call.args), call.extra))
+        """A snapshot of the turn so far; reading it changes nothing, mid-stream or after.
+
+        Call :meth:`check_complete` first to be strict. A call the upstream sent without
+        an id shows a generated one (the same on every read) until its own arrives.
+        """
+        calls = [
+            ToolCall(call.id or call.fallback, call.name or "", "".join(call.args), call.extra)
+            for call in self._calls
+        ]
         return ChatResult(
             content="".join(self._content),
             tool_calls=calls,
@@ -267,7 +313,7 @@ class StreamAccumulator:
         """
         if index is not None:
             call = self._by_index.get(index)
-            if call is not None and (call_id is None or call.id in (None, call_id)):
+            if call is not None and _continues(call, call_id, name):
                 return call
             known = self._by_id.get(call_id) if call_id is not None else None
             call = known if known is not None else self._open()

@@ -10,12 +10,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidToolCallError
+
 __all__ = [
     "ChatResult",
     "StreamDelta",
     "ToolCall",
     "ToolCallDelta",
     "Usage",
+    "check_tool_calls",
     "normalize_finish_reason",
 ]
 
@@ -92,6 +95,50 @@ class Usage:
         if details and isinstance(details, dict):
             reasoning = _count(details.get("reasoning_tokens"))
         return cls(prompt, completion, total, cached, reasoning)
+
+    def to_wire(self) -> dict[str, Any]:
+        """OpenAI's ``usage`` object, details included when the gateway reported them.
+
+        The one serialization of usage: adapters put this (or :meth:`counts`) where their
+        framework looks, and never spell it themselves.
+        """
+        wire: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+        if self.cached_tokens is not None:
+            wire["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        if self.reasoning_tokens is not None:
+            wire["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return wire
+
+    def __add__(self, other: Usage) -> Usage:
+        """The usage of two separate turns together (a batch); details only when known."""
+
+        def both(a: int | None, b: int | None) -> int | None:
+            return None if a is None and b is None else (a or 0) + (b or 0)
+
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+            both(self.cached_tokens, other.cached_tokens),
+            both(self.reasoning_tokens, other.reasoning_tokens),
+        )
+
+    def counts(self) -> dict[str, int]:
+        """The counts as one flat dict (cached/reasoning only when reported)."""
+        flat = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+        if self.cached_tokens is not None:
+            flat["cached_tokens"] = self.cached_tokens
+        if self.reasoning_tokens is not None:
+            flat["reasoning_tokens"] = self.reasoning_tokens
+        return flat
 
 
 @dataclass(slots=True)
@@ -196,3 +243,27 @@ class ChatResult:
         if self.refusal:
             message["refusal"] = self.refusal
         return message
+
+
+def check_tool_calls(result: ChatResult, *, partial_text: str = "") -> None:
+    """Refuse a finished turn whose tool call arguments are not one JSON object.
+
+    The one rule for every path (invoke, stream, both adapters): a cut or malformed call
+    is an :class:`~gw_core.errors.InvalidToolCallError`, never run with repaired
+    arguments. Partial JSON mid-stream is fine; only the end of a turn is checked.
+    """
+    for call in result.tool_calls:
+        try:
+            call.parsed_arguments()
+        except ValueError as exc:
+            if result.finish_reason == "length":
+                hint = "the answer was cut at the output limit; raise max_completion_tokens"
+            else:
+                hint = "the gateway sent them malformed; ask again"
+            raise InvalidToolCallError(
+                f"{exc} ({call.arguments[:60]!r}); {hint}",
+                tool_name=call.name,
+                arguments=call.arguments,
+                partial_text=partial_text or result.content,
+                model=result.model,
+            ) from None

@@ -14,6 +14,7 @@ from gw_core.wire import (
     MAX_INLINE_IMAGE_BYTES,
     MAX_INLINE_VIDEO_BYTES,
     audio_part,
+    build_body,
     file_part,
     image_part,
     text_part,
@@ -102,21 +103,32 @@ def test_image_part_over_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
         image_part(data=PNG)
 
 
-def test_video_part_is_an_image_url_with_a_video_data_uri() -> None:
+def test_video_part_keeps_its_kind_until_the_body_spells_it_as_an_image_url() -> None:
+    uri = "data:video/mp4;base64," + base64.b64encode(MP4).decode()
     part = video_part(data=MP4, mime_type="video/mp4")
-    assert part == {
-        "type": "image_url",
-        "image_url": {"url": "data:video/mp4;base64," + base64.b64encode(MP4).decode()},
-    }
+    assert part == {"type": "video", "video": {"url": uri, "mime_type": "video/mp4"}}
     url = "https://example.com/clip.mp4"
     assert video_part(url=url, mime_type="video/mp4") == {
-        "type": "image_url",
-        "image_url": {"url": url},
+        "type": "video",
+        "video": {"url": url, "mime_type": "video/mp4"},
     }
+    history = [{"role": "user", "content": [{"type": "text", "text": "what?"}, part]}]
+    body = build_body(parse("gemini-2.5-pro"), history, {})
+    assert body["messages"][0]["content"][1] == {"type": "image_url", "image_url": {"url": uri}}
+    assert history[0]["content"][1] is part  # the caller's history is not changed
     with pytest.raises(GatewayInputError, match="video/\\* type"):
         video_part(data=MP4, mime_type="image/png")
     with pytest.raises(GatewayInputError, match="exactly one"):
         video_part(mime_type="video/mp4")
+
+
+def test_a_video_url_without_a_video_suffix_is_still_video() -> None:
+    """Before, video_part(url=...) dropped its kind, and Claude was sent an 'image'."""
+    part = video_part(url="https://example.com/stream?id=42", mime_type="video/mp4")
+    history = [{"role": "user", "content": [part]}]
+    validate_messages(parse("gemini-2.5-pro"), history)
+    with pytest.raises(CapabilityError, match="claude-sonnet-4-6 cannot take video"):
+        validate_messages(parse("claude-sonnet-4-6"), history)
 
 
 def test_file_and_audio_parts() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from gw_core.errors import (
     GatewayAPIError,
+    InvalidToolCallError,
     MalformedResponseError,
     ModelNotFoundError,
     QuotaExceededError,
@@ -150,3 +151,23 @@ def test_malformed_bodies(doc: Any, match: str) -> None:
 def test_a_missing_message_is_an_empty_turn() -> None:
     result = parse_completion({"choices": [{"index": 0, "finish_reason": "length"}]})
     assert result.content == "" and result.finish_reason == "length"
+
+
+def test_a_tool_call_whose_arguments_are_not_a_json_object_is_refused() -> None:
+    body = {
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{"}}
+                    ],
+                },
+            }
+        ]
+    }
+    with pytest.raises(InvalidToolCallError, match=r"'f'.*malformed"):
+        parse_completion(body)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gw_core.errors import IncompleteStreamError
+from gw_core.errors import IncompleteStreamError, InvalidToolCallError
 from gw_core.wire import StreamAccumulator, ToolCall, ToolCallDelta, Usage, iter_sse_data
 
 SIG_A = {"google": {"thought_signature": "U0lHLUE="}}
@@ -461,3 +461,57 @@ def test_the_constructor_model_is_the_fallback() -> None:
 def test_result_is_stable_across_calls() -> None:
     acc = run([chunk({"tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]})])
     assert acc.result() == acc.result()
+
+
+def test_reading_the_result_mid_stream_changes_nothing() -> None:
+    """A Gemini call opened by its name, its id arriving later, read in between: one call."""
+    acc = StreamAccumulator()
+    acc.add(chunk({"tool_calls": [{"function": {"name": "f", "arguments": '{"a": 1}'}}]}))
+    early = acc.result()
+    assert early == acc.result()  # the same snapshot on every read
+    acc.add(chunk({"tool_calls": [{"id": "call_up", "extra_content": SIG_A}]}, "stop"))
+    final = acc.result()
+    assert [(c.id, c.name, c.arguments, c.extra_content) for c in final.tool_calls] == [
+        ("call_up", "f", '{"a": 1}', SIG_A)
+    ]
+    assert early.tool_calls[0].id.startswith("call_") and early.tool_calls[0].id != "call_up"
+
+
+def test_two_calls_sharing_an_index_without_ids_are_neither_merged_nor_lost() -> None:
+    acc = StreamAccumulator()
+    for name, args in (("get_weather", '{"city": "Paris"}'), ("get_weather", '{"city": "Rome"}')):
+        acc.add(chunk({"tool_calls": [{"index": 0, "function": {"name": name, "arguments": ""}}]}))
+        acc.add(chunk({"tool_calls": [{"index": 0, "function": {"arguments": args}}]}))
+    acc.add(chunk({"tool_calls": [{"index": 0, "function": {"name": "get_time"}}]}))
+    acc.add(chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}, "tool_calls"))
+    calls = acc.result().tool_calls
+    assert [(c.name, c.arguments) for c in calls] == [
+        ("get_weather", '{"city": "Paris"}'),
+        ("get_weather", '{"city": "Rome"}'),
+        ("get_time", "{}"),
+    ]
+    assert len({c.id for c in calls}) == 3
+
+
+def test_a_name_repeated_on_every_fragment_of_one_call_continues_it() -> None:
+    acc = StreamAccumulator()
+    for piece in ('{"city"', ': "Paris"}'):
+        acc.add(
+            chunk({"tool_calls": [{"index": 0, "function": {"name": "f", "arguments": piece}}]})
+        )
+    acc.add(chunk({}, "tool_calls"))
+    assert [(c.name, c.arguments) for c in acc.result().tool_calls] == [("f", '{"city": "Paris"}')]
+
+
+@pytest.mark.parametrize("arguments", ['{"city": "Par', '{"city": Paris}', "[1]"])
+def test_a_finished_turn_with_arguments_that_are_not_a_json_object_is_refused(
+    arguments: str,
+) -> None:
+    acc = StreamAccumulator()
+    acc.add(chunk({"content": "Let me check."}))
+    acc.add(chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f"}}]}))
+    acc.add(chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}, "length"))
+    with pytest.raises(InvalidToolCallError, match="raise max_completion_tokens") as caught:
+        acc.check_complete()
+    err = caught.value
+    assert (err.tool_name, err.arguments, err.partial_text) == ("f", arguments, "Let me check.")

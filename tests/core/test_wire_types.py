@@ -100,3 +100,21 @@ def test_assistant_message_carries_a_refusal() -> None:
 )
 def test_normalize_finish_reason(raw: str | None, has_tools: bool, expected: str | None) -> None:
     assert normalize_finish_reason(raw, has_tools) == expected
+
+
+def test_usage_has_one_serialization_that_reads_back_and_adds_up() -> None:
+    usage = Usage(11, 7, 18, cached_tokens=4, reasoning_tokens=2)
+    assert Usage.from_dict(usage.to_wire()) == usage
+    assert usage.counts() == {
+        "prompt_tokens": 11,
+        "completion_tokens": 7,
+        "total_tokens": 18,
+        "cached_tokens": 4,
+        "reasoning_tokens": 2,
+    }
+    assert usage + Usage(1, 1, 2) == Usage(12, 8, 20, cached_tokens=4, reasoning_tokens=2)
+    assert Usage(1, 1, 2).to_wire() == {
+        "prompt_tokens": 1,
+        "completion_tokens": 1,
+        "total_tokens": 2,
+    }

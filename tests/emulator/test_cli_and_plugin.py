@@ -56,7 +56,7 @@ def test_gw_emulator_serves_and_stops_on_sigterm() -> None:
         assert answer.choices[0].message.content == "You said: ping"
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=10)
+        out, err = process.communicate(timeout=120)
     assert process.returncode == 0
     assert "POST /v1/chat/completions -> 200" in err  # the access log, without the key
     assert "cli-test-key-123" not in line + out + err
@@ -71,7 +71,7 @@ def test_gw_emulator_prints_a_generated_key_and_stops_on_ctrl_c() -> None:
         assert raw.models.list().data
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=10)
+        _, err = process.communicate(timeout=120)
     assert process.returncode == 0
     assert "->" not in err  # --quiet: no access log
 

@@ -14,6 +14,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGenerationChunk
 
+from gw_core.errors import ParameterError
 from gw_emulator import GatewayEmulator, ScriptedReply
 from tests.langchain.conftest import MakeLLM
 
@@ -237,3 +238,14 @@ def test_message_history_with_system_and_names(
     [body] = _bodies(gateway_emulator)
     assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
     assert body["messages"][1]["name"] == "ann"
+
+
+def test_max_tokens_rule_a_conflict_in_one_call_is_refused_and_a_call_overrides_the_field(
+    make_llm: MakeLLM, gateway_emulator: GatewayEmulator
+) -> None:
+    llm = make_llm("gpt-5.4", max_completion_tokens=20)
+    with pytest.raises(ParameterError, match="max_tokens=10 and max_completion_tokens=20"):
+        llm.invoke("hi", max_tokens=10, max_completion_tokens=20)
+    assert _bodies(gateway_emulator) == []
+    llm.invoke("hi", max_tokens=10)
+    assert _bodies(gateway_emulator)[-1]["max_completion_tokens"] == 10

@@ -24,6 +24,7 @@ from gw_core.wire import (
     StreamAccumulator,
     ToolCall,
     Usage,
+    build_body,
     validate_messages,
 )
 from langchain_gw._convert import (
@@ -96,7 +97,7 @@ def test_v0_and_openai_and_anthropic_image_blocks() -> None:
 
 
 def test_video_goes_to_gemini_as_a_data_uri_image_url_part() -> None:
-    parts = _user_parts(
+    kept = _user_parts(
         [
             {"type": "video", "base64": MP4_B64, "mime_type": "video/mp4"},
             {"type": "video", "url": "https://example.com/clip.webm"},
@@ -104,14 +105,16 @@ def test_video_goes_to_gemini_as_a_data_uri_image_url_part() -> None:
         ],
         GEMINI,
     )
+    assert [part["type"] for part in kept] == ["video", "video", "video"]  # kind kept
+    wire = [{"role": "user", "content": kept}]
+    validate_messages(GEMINI, wire)  # the core accepts it for Gemini
+    parts = build_body(GEMINI, wire, {})["messages"][0]["content"]  # spelled for the wire
     assert parts[0] == {
         "type": "image_url",
         "image_url": {"url": f"data:video/mp4;base64,{MP4_B64}"},
     }
     assert parts[1] == {"type": "image_url", "image_url": {"url": "https://example.com/clip.webm"}}
     assert parts[2] == parts[0]  # a video "file" block is sent as video too
-    wire = [{"role": "user", "content": parts}]
-    validate_messages(GEMINI, wire)  # and the core accepts it for Gemini
 
 
 @pytest.mark.parametrize("spec", [GPT, CLAUDE], ids=["gpt", "claude"])
@@ -125,8 +128,9 @@ def test_video_goes_to_gemini_as_a_data_uri_image_url_part() -> None:
     ids=["v1-base64", "v1-url", "file-block"],
 )
 def test_video_to_other_families_is_refused_naming_gemini(spec, block) -> None:  # type: ignore[no-untyped-def]
+    wire = to_wire_messages([HumanMessage(content=[block])], spec)
     with pytest.raises(CapabilityError, match="Gemini") as caught:
-        to_wire_messages([HumanMessage(content=[block])], spec)
+        validate_messages(spec, wire)  # the one check, the same for both adapters
     assert isinstance(caught.value, ValueError)
     assert spec.id in str(caught.value)
 

@@ -14,8 +14,12 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.exceptions import ContextOverflowError as LangChainOverflow
+from langchain_core.exceptions import ModelRateLimitError
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+import gw_core.errors as core
+import langchain_gw
 from gw_emulator import Fault, GatewayEmulator, ScriptedReply
 from langchain_gw import (
     AuthenticationError,
@@ -267,3 +271,33 @@ def test_the_key_never_reaches_logs_or_errors(
         assert key not in logged
         assert all(key not in text for text in texts)
     assert [r.status for r in gateway_emulator.requests] == [200, 200, 500, 200, 401, 401]
+
+
+# -- errors from one list ----------------------------------------------------------------
+
+OVERFLOW = "This model's maximum context length is 128000 tokens; your prompt has 130000."
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["invoke", "stream"])
+def test_a_prompt_too_long_is_langchains_context_overflow_error_and_the_cores(
+    stream: bool, make_llm: MakeLLM, gateway_emulator: GatewayEmulator
+) -> None:
+    llm = make_llm("gpt-5.4")
+    call = (lambda: list(llm.stream(QUESTION))) if stream else (lambda: llm.invoke(QUESTION))
+    for caught_as in (LangChainOverflow, core.ContextOverflowError, langchain_gw.BadRequestError):
+        gateway_emulator.inject(Fault.status(400, code="context_length_exceeded", message=OVERFLOW))
+        with pytest.raises(caught_as) as caught:
+            call()
+        assert type(caught.value) is langchain_gw.ContextOverflowError
+        assert "maximum context length" in str(caught.value)
+    assert len(gateway_emulator.requests) == 3  # not retried
+
+
+def test_except_works_with_the_core_class_and_langchains_for_a_rate_limit(
+    make_llm: MakeLLM, gateway_emulator: GatewayEmulator
+) -> None:
+    llm = make_llm("gpt-5.4", max_retries=0)
+    for caught_as in (core.RateLimitError, ModelRateLimitError, core.GatewayAPIError):
+        gateway_emulator.inject(Fault.status(429, retry_after=0))
+        with pytest.raises(caught_as):
+            llm.invoke(QUESTION)

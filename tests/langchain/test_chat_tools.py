@@ -20,6 +20,7 @@ from langchain_tests.utils.stream_lifecycle import assert_valid_event_stream
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from gw_core.errors import InvalidToolCallError
 from gw_core.wire.params import SKIP_SIGNATURE
 from gw_emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
 from langchain_gw import ChatGateway
@@ -117,27 +118,19 @@ def test_parallel_calls_stream_with_stable_indexes(
 
 
 @pytest.mark.parametrize("model", ["gpt-5.4", "gemini-2.5-pro"])
-def test_arguments_that_are_not_json_become_invalid_tool_calls(
-    model: str, make_llm: MakeLLM, gateway_emulator: GatewayEmulator
+@pytest.mark.parametrize("arguments", ['{"city": "Par', '{"city": Paris}'])
+def test_arguments_that_are_not_json_are_one_error_on_invoke_and_stream(
+    model: str, arguments: str, make_llm: MakeLLM, gateway_emulator: GatewayEmulator
 ) -> None:
-    truncated = '{"city": "Par'
-    unrepairable = '{"city": Paris}'
-    gateway_emulator.script(ScriptedReply(tool_calls=[ScriptedToolCall("get_weather", truncated)]))
-    gateway_emulator.script(
-        ScriptedReply(tool_calls=[ScriptedToolCall("get_weather", unrepairable)])
-    )
+    """One rule (docs/retries-and-errors.md): never a call run with repaired arguments."""
     llm = make_llm(model).bind_tools([get_weather])
-    invoked = llm.invoke("weather?")
-    assert invoked.tool_calls == []
-    [bad] = invoked.invalid_tool_calls
-    assert (bad["name"], bad["args"]) == ("get_weather", truncated)
-    assert "not valid JSON" in str(bad["error"])
-    # Streamed, the aggregate is parsed by langchain-core, which repairs truncated JSON
-    # (partial parsing); what it cannot repair is reported invalid, as here.
-    streamed = _sum(llm.stream("weather?"))
-    assert streamed.tool_calls == []
-    [bad] = streamed.invalid_tool_calls
-    assert (bad["name"], bad["args"]) == ("get_weather", unrepairable)
+    for call in (llm.invoke, lambda q: _sum(llm.stream(q))):
+        gateway_emulator.script(
+            ScriptedReply(tool_calls=[ScriptedToolCall("get_weather", arguments)])
+        )
+        with pytest.raises(InvalidToolCallError, match="get_weather") as caught:
+            call("weather?")
+        assert (caught.value.tool_name, caught.value.arguments) == ("get_weather", arguments)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["invoke", "stream"])

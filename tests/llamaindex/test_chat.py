@@ -312,3 +312,14 @@ def test_pdf_documents_need_the_opt_in(
     make_llm("gemini-2.5-pro", allow_undocumented_parts=True).chat([message])
     part = last_body(gateway_emulator)["messages"][0]["content"][1]
     assert part["type"] == "file" and part["file"]["filename"] == "input_document.pdf"
+
+
+def test_max_tokens_rule_a_conflict_in_one_call_is_refused_and_a_call_overrides_the_field(
+    make_llm: MakeLLM, gateway_emulator: GatewayEmulator
+) -> None:
+    llm = make_llm("gpt-5.4", max_completion_tokens=20)
+    with pytest.raises(ParameterError, match="max_tokens=10 and max_completion_tokens=20"):
+        llm.chat([ChatMessage(role="user", content="hi")], max_tokens=10, max_completion_tokens=20)
+    assert chat_requests(gateway_emulator) == []
+    llm.chat([ChatMessage(role="user", content="hi")], max_tokens=10)
+    assert last_body(gateway_emulator)["max_completion_tokens"] == 10

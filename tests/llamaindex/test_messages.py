@@ -25,7 +25,7 @@ from llama_index.core.base.llms.types import (
 
 from gw_core.catalog import parse
 from gw_core.errors import CapabilityError, GatewayInputError
-from gw_core.wire import validate_messages
+from gw_core.wire import build_body, validate_messages
 from llamaindex_gw._messages import to_wire_messages, wire_tool_calls
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
@@ -96,22 +96,25 @@ def test_missing_image_file_is_a_clear_value_error(tmp_path: Path) -> None:
 
 def test_video_goes_to_gemini_as_a_data_uri() -> None:
     (wire,) = to_wire_messages([user(VideoBlock(video=MP4, video_mimetype="video/mp4"))], GEMINI)
-    part = wire["content"][0]
+    assert wire["content"][0]["type"] == "video"  # the kind is kept until the body
+    validate_messages(GEMINI, [wire])
+    part = build_body(GEMINI, [wire], {})["messages"][0]["content"][0]
     assert part["type"] == "image_url"
     assert part["image_url"]["url"].startswith("data:video/mp4;base64,")
-    validate_messages(GEMINI, [wire])
 
 
 def test_video_url_goes_to_gemini_as_is() -> None:
     (wire,) = to_wire_messages([user(VideoBlock(url="https://example.com/clip.mp4"))], GEMINI)
-    assert wire["content"][0]["image_url"]["url"] == "https://example.com/clip.mp4"
+    part = build_body(GEMINI, [wire], {})["messages"][0]["content"][0]
+    assert part == {"type": "image_url", "image_url": {"url": "https://example.com/clip.mp4"}}
 
 
 @pytest.mark.parametrize("model", ["gpt-5.5", "claude-opus-4-7", "some-new-model"])
 def test_video_to_a_non_gemini_model_is_a_value_error(model: str) -> None:
     block = VideoBlock(video=MP4, video_mimetype="video/mp4")
+    wire = to_wire_messages([user(TextBlock(text="what happens?"), block)], parse(model))
     with pytest.raises(CapabilityError, match="Gemini models only") as info:
-        to_wire_messages([user(TextBlock(text="what happens?"), block)], parse(model))
+        validate_messages(parse(model), wire)
     assert isinstance(info.value, ValueError)
 
 

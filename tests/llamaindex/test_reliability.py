@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
+import llamaindex_gw
 from gw_core.retry import RetryEvent
 from gw_emulator import Fault, GatewayEmulator
 from llamaindex_gw import (
@@ -152,3 +153,14 @@ def test_retry_events_reach_the_policy_observer(
     gateway_emulator.inject(Fault.status(503))
     make_llm(retry_policy=policy).complete("hi")
     assert [(e.attempt, type(e.error).__name__) for e in seen] == [(1, "ServerError")]
+
+
+def test_a_prompt_too_long_is_a_context_overflow_error(
+    make_llm: MakeLLM, gateway_emulator: GatewayEmulator
+) -> None:
+    gateway_emulator.inject(
+        Fault.status(400, code="context_length_exceeded", message="maximum context length")
+    )
+    with pytest.raises(llamaindex_gw.ContextOverflowError):
+        make_llm("gpt-5.4").chat([ChatMessage(role=MessageRole.USER, content="hi")])
+    assert len(chat_requests(gateway_emulator)) == 1

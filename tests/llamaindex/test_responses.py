@@ -10,19 +10,19 @@ from llama_index.core.callbacks.token_counting import get_tokens_from_response
 from gw_core.transport import Completion, Route
 from gw_core.wire import ChatResult, StreamAccumulator, ToolCall, Usage
 from llamaindex_gw import GatewayLLM
-from llamaindex_gw._responses import StreamAssembler, completion_to_chat_response, tool_kwargs
+from llamaindex_gw._responses import completion_to_chat_response, stream_chunk_response, tool_kwargs
 from llamaindex_gw._tools import tool_selections
 
 ROUTE = Route(model="gemini-3.1-pro-preview", pool="standard", attempts=1)
 
 
 def feed(chunks: list[dict[str, Any]]) -> list[Any]:
-    """Run raw chunks through the core accumulator and our assembler, as a stream does."""
-    acc, assembler, out = StreamAccumulator(), StreamAssembler(), []
+    """Run raw chunks through the core accumulator and its snapshot, as a stream does."""
+    acc, out = StreamAccumulator(), []
     for chunk in chunks:
         delta = acc.add(chunk)
         if delta is not None:
-            out.append(assembler.feed(delta, ROUTE))
+            out.append(stream_chunk_response(delta, acc.result(), ROUTE))
     return out
 
 

@@ -15,7 +15,7 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
-from gw_core.errors import ParameterError
+from gw_core.errors import InvalidToolCallError, ParameterError
 from gw_core.wire.params import SKIP_SIGNATURE
 from gw_emulator import GatewayEmulator, ScriptedReply, ScriptedToolCall
 
@@ -271,3 +271,23 @@ async def test_agent_memory_survives_serialization(make_llm: MakeLLM) -> None:
     assert call.tool_kwargs == {"city": "Rome"}
     signature = restored.additional_kwargs["tool_calls"][0]["extra_content"]["google"]
     assert signature["thought_signature"]
+
+
+@pytest.mark.parametrize("model", ["gpt-5.4", "gemini-2.5-pro"])
+@pytest.mark.parametrize("arguments", ['{"city": "Par', '{"city": Paris}'])
+def test_arguments_that_are_not_json_are_one_error_on_chat_and_stream(
+    make_llm: MakeLLM, gateway_emulator: GatewayEmulator, model: str, arguments: str
+) -> None:
+    """The same rule as ChatGateway's: never a call run with repaired arguments."""
+    llm = make_llm(model)
+    calls = (
+        lambda: llm.chat_with_tools([WEATHER], user_msg="weather?"),
+        lambda: list(llm.stream_chat_with_tools([WEATHER], user_msg="weather?")),
+    )
+    for call in calls:
+        gateway_emulator.script(
+            ScriptedReply(tool_calls=[ScriptedToolCall("get_weather", arguments)])
+        )
+        with pytest.raises(InvalidToolCallError, match="get_weather") as caught:
+            call()
+        assert (caught.value.tool_name, caught.value.arguments) == ("get_weather", arguments)

@@ -68,7 +68,7 @@ def fd_count() -> int:
     return count
 
 
-def settle(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+def settle(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
     """Poll ``condition`` (sockets close asynchronously on the emulator's thread)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -78,7 +78,7 @@ def settle(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     return condition()
 
 
-async def asettle(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+async def asettle(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
     """:func:`settle` for async tests: lets the loop run its close callbacks meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

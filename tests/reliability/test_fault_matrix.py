@@ -55,14 +55,15 @@ def outcome_text(out: Outcome) -> str:
 
 
 def test_the_matrix_error_types_are_one_class_everywhere() -> None:
-    """Every error type of the matrix is the same class in gw_core and both adapters."""
+    """Every error type of the matrix is the core's class in both adapters, or (in
+    langchain_gw, where LangChain has that kind of error) a subclass of it."""
     names = {c.expect(s).error for c in CASES for s in (False, True)} - {None}
     assert names
     for name in sorted(n for n in names if n):
         core = getattr(gw_core, name)
         assert issubclass(core, GatewayError)
         for package in PACKAGES.values():
-            assert getattr(package, name) is core, f"{package.__name__}.{name}"
+            assert issubclass(getattr(package, name), core), f"{package.__name__}.{name}"
             assert name in package.__all__
 
 
@@ -126,7 +127,7 @@ async def test_fault(
             assert out.pool == expect.pool
     else:
         error_class = getattr(PACKAGES[adapter], expect.error)
-        assert error_class is getattr(gw_core, expect.error)
+        assert issubclass(error_class, getattr(gw_core, expect.error))
         assert type(out.error) is error_class, repr(out.error)
         for word in expect.message:
             assert word in str(out.error)

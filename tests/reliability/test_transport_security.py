@@ -234,7 +234,7 @@ def test_gw_emulator_does_not_print_a_given_key() -> None:
         line = process.stdout.readline()
     finally:
         process.terminate()
-        out, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=120)
     assert line.startswith("gw emulator: serving at http://127.0.0.1:")
     assert "(as given)" in line
     assert CANARY_KEY not in line + out + err
