@@ -27,6 +27,7 @@ from typing import Any
 from gw_core import errors
 from gw_core.catalog import ModelSpec
 from gw_core.client import async_client, httpx_module, sync_client
+from gw_core.failures import connection_error
 from gw_core.retry import RetryPolicy, parse_retry_after
 from gw_core.settings import Settings
 from gw_core.wire.response import parse_completion
@@ -108,15 +109,9 @@ def map_error(exc: BaseException, *, model: str | None = None) -> BaseException:
             should_retry=_should_retry_header(headers),
             model=model,
         )
-    if isinstance(exc, sdk.timeouts):
-        return errors.GatewayTimeoutError(
-            f"timed out waiting for the gateway ({type(exc).__name__}); raise timeout= "
-            "or stream_chunk_timeout= if the model needs longer"
-        )
-    if isinstance(exc, sdk.connection_errors):
-        cause = exc.__cause__ if isinstance(exc, sdk.connection_error) else exc
-        detail = type(cause).__name__ if cause is not None else "connection error"
-        return errors.GatewayConnectionError(f"could not get a response from the gateway: {detail}")
+    if isinstance(exc, (*sdk.timeouts, *sdk.connection_errors)):
+        # Where we tried to go and why it failed (refused, DNS, TLS, timeout): failures.py
+        return connection_error(exc, timed_out=isinstance(exc, sdk.timeouts))
     return exc
 
 
