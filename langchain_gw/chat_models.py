@@ -32,6 +32,7 @@ from gw_core.transport import Gateway
 from gw_core.wire import build_body, validate_messages
 from gw_core.wire.tools import normalize_tool_choice, validate_tools
 from langchain_gw import _blocks
+from langchain_gw._callbacks import areport_retries, report_retries, reporting_retries
 from langchain_gw._convert import (
     PROVIDER,
     final_chunk,
@@ -311,7 +312,8 @@ class ChatGateway(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         body, spec = self._prepare(messages, stop, kwargs, stream=False)
-        completion = self.gateway.complete(body, spec)
+        with reporting_retries(run_manager):
+            completion = self.gateway.complete(body, spec)
         return _chat_result(to_ai_message(completion.result, completion.route))
 
     async def _agenerate(
@@ -322,7 +324,8 @@ class ChatGateway(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         body, spec = self._prepare(messages, stop, kwargs, stream=False)
-        completion = await self.gateway.acomplete(body, spec)
+        with reporting_retries(run_manager):
+            completion = await self.gateway.acomplete(body, spec)
         return _chat_result(to_ai_message(completion.result, completion.route))
 
     def _stream(
@@ -337,7 +340,7 @@ class ChatGateway(BaseChatModel):
         body, spec = self._prepare(messages, stop, kwargs, stream=True)
         ids: dict[int, str | None] = {}
         with self.gateway.stream(body, spec) as stream:
-            for delta in stream:
+            for delta in report_retries(stream, run_manager):
                 message = to_chunk(delta, ids)
                 if message is not None:
                     chunk = ChatGenerationChunk(message=message)
@@ -359,7 +362,7 @@ class ChatGateway(BaseChatModel):
         body, spec = self._prepare(messages, stop, kwargs, stream=True)
         ids: dict[int, str | None] = {}
         async with self.gateway.astream(body, spec) as stream:
-            async for delta in stream:
+            async for delta in areport_retries(stream, run_manager):
                 message = to_chunk(delta, ids)
                 if message is not None:
                     chunk = ChatGenerationChunk(message=message)

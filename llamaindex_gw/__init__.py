@@ -32,6 +32,7 @@ from gw_core.errors import (
 )
 from gw_core.settings import MissingAPIKeyError
 
+from ._retry_events import GatewayRetryEvent
 from .base import DEFAULT_MODEL, GatewayLLM
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "GatewayError",
     "GatewayInputError",
     "GatewayLLM",
+    "GatewayRetryEvent",
     "GatewayTimeoutError",
     "IncompleteStreamError",
     "MalformedResponseError",

@@ -41,6 +41,7 @@ from gw_core.wire import build_body, validate_messages
 
 from ._messages import to_wire_messages
 from ._responses import StreamAssembler, chat_to_completion, completion_to_chat_response
+from ._retry_events import areport_retries, report_retries, reporting_retries
 from ._tools import force_single_call, forced_program, tool_selections, tools_request
 
 if TYPE_CHECKING:
@@ -270,7 +271,8 @@ class GatewayLLM(FunctionCallingLLM):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         body, spec = self._request(messages, kwargs, stream=False)
-        return completion_to_chat_response(self._transport().complete(body, spec))
+        with reporting_retries():
+            return completion_to_chat_response(self._transport().complete(body, spec))
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -278,7 +280,8 @@ class GatewayLLM(FunctionCallingLLM):
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         body, spec = self._request(messages, kwargs, stream=False)
-        completion = await self._transport().acomplete(body, spec)
+        with reporting_retries():
+            completion = await self._transport().acomplete(body, spec)
         return completion_to_chat_response(completion)
 
     @llm_chat_callback()
@@ -293,7 +296,7 @@ class GatewayLLM(FunctionCallingLLM):
         def gen() -> Generator[ChatResponse, None, None]:
             assembler = StreamAssembler()
             with stream:
-                for delta in stream:
+                for delta in report_retries(stream):
                     yield assembler.feed(delta, stream.route)
 
         return gen()
@@ -311,7 +314,7 @@ class GatewayLLM(FunctionCallingLLM):
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             assembler = StreamAssembler()
             async with stream:
-                async for delta in stream:
+                async for delta in areport_retries(stream):
                     yield assembler.feed(delta, stream.route)
 
         return gen()
