@@ -239,8 +239,17 @@ def rank_sentences(question: str, sentences: Sequence[str]) -> list[tuple[float,
     return sorted(scored, key=lambda item: (-item[0], item[1]))
 
 
+# A sentence scoring under this share of the best one only brushes the topic (it shares
+# one common word): left out, so the answer reads like the passage that answers.
+_RELATIVE_CUTOFF = 0.5
+
+
 def pick_relevant(question: str, sentences: Sequence[str], limit: int = 3) -> list[str]:
-    """The ``limit`` best-ranked sentences (see :func:`rank_sentences`), in their original
-    order; none when nothing overlaps."""
-    best = rank_sentences(question, sentences)[:limit]
+    """Up to ``limit`` best-ranked sentences (see :func:`rank_sentences`) that score at
+    least half as well as the best, in their original order; none when nothing overlaps."""
+    ranked = rank_sentences(question, sentences)
+    if not ranked:
+        return []
+    floor = ranked[0][0] * _RELATIVE_CUTOFF
+    best = [item for item in ranked[:limit] if item[0] >= floor]
     return [sentences[index] for _, index in sorted(best, key=lambda item: item[1])]
