@@ -161,6 +161,10 @@ class QuotaExceededError(PermissionDeniedError):
 class NotFoundError(GatewayAPIError):
     """404: wrong path. Check ``GW_BASE_URL``."""
 
+    def _render(self) -> str:
+        # A 404 on the one endpoint there is means the base URL is wrong, not the model.
+        return f"{super()._render()} | check base_url / GW_BASE_URL (the part before /v1)"
+
 
 class ModelNotFoundError(GatewayAPIError):
     """No channel of the gateway serves this model id (in this pool).
@@ -183,8 +187,8 @@ def _model_hint(model: str) -> str:
         return f"{model} is in the catalog but no channel serves it right now{tail}"
     near = catalog.closest(model)
     if near:
-        also = f" (or {', '.join(near[1:])})" if near[1:] else ""
-        return f"did you mean {near[0]}?{also} `gw models --ids` lists every id"
+        also = f"or {', '.join(near[1:])}; " if near[1:] else ""
+        return f"did you mean {near[0]}? ({also}`gw models --ids` lists every id)"
     return "no catalog id is close; `gw models --ids` lists every id"
 
 

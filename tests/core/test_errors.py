@@ -61,3 +61,10 @@ def test_the_emulator_unknown_model_answer_carries_the_hint(
     gateway_emulator.inject(Fault.model_not_found())
     with pytest.raises(ModelNotFoundError, match="is in the catalog"):
         gateway.complete({**body, "model": "gpt-5.4"}, parse("gpt-5.4"))
+
+
+def test_a_404_points_at_the_base_url() -> None:
+    err = error_from_body(
+        {"error": {"message": "Invalid URL (POST /foo/v1/chat/completions)"}}, status_code=404
+    )
+    assert "check base_url / GW_BASE_URL" in str(err)
