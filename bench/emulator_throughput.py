@@ -24,7 +24,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 KEY = "bench-key"
-CHAT = "/gw_llm_power/v1/chat/completions"
+BASE_PATH = "/gw_llm_power"  # the real gateway's; the emulator serves only its own
+CHAT = f"{BASE_PATH}/v1/chat/completions"
 
 
 def _pin(core: int) -> int | None:
@@ -42,7 +43,7 @@ def _serve(chunk_delay: float, conn: Connection) -> None:
     from gw_emulator import GatewayEmulator
 
     core = _pin(0)
-    with GatewayEmulator(api_key=KEY, chunk_delay=chunk_delay) as emu:
+    with GatewayEmulator(api_key=KEY, chunk_delay=chunk_delay, base_path=BASE_PATH) as emu:
         conn.send((emu.port, core))
         while conn.recv() == "cpu":  # CPU seconds used so far; anything else: stop
             conn.send(time.process_time())

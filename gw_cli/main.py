@@ -63,6 +63,11 @@ def register_emulator(subparsers: SubParsers) -> None:
         "--key", default=None, help="API key clients must send (default: generated)"
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
+    parser.add_argument(
+        "--base-path",
+        default="",
+        help="serve under this path only, as the gateway does (e.g. /gw_llm_power); default none",
+    )
     parser.set_defaults(handler=run_emulator)
 
 
@@ -78,7 +83,9 @@ def run_emulator(args: argparse.Namespace) -> int:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     try:
-        emulator = GatewayEmulator(api_key=args.key, host=args.host, port=args.port).start()
+        emulator = GatewayEmulator(
+            api_key=args.key, host=args.host, port=args.port, base_path=args.base_path
+        ).start()
     except (RuntimeError, ValueError) as exc:
         raise CommandError(f"could not start the emulator: {exc}") from None
     stop = threading.Event()

@@ -21,6 +21,7 @@ Adding a model is one row in :data:`BASES`; a new upstream parameter rule is one
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -32,6 +33,7 @@ __all__ = [
     "ModelSpec",
     "ParamRules",
     "all_ids",
+    "closest",
     "parse",
 ]
 
@@ -248,3 +250,15 @@ def parse(model_id: str) -> ModelSpec:
 def all_ids() -> list[str]:
     """The 45 documented ids, in catalog order."""
     return [b.name + _SUFFIX_BY_POOL[p] for b in BASES for p in b.pools]
+
+
+def closest(model_id: str, n: int = 3) -> list[str]:
+    """Catalog ids that look like ``model_id`` (a typo, a wrong pool suffix), best first.
+
+    For "did you mean ...?" hints: never ``model_id`` itself, empty when nothing is close.
+    """
+    if not isinstance(model_id, str) or not model_id.strip():
+        return []
+    wanted = model_id.strip().lower()
+    others = [known for known in all_ids() if known != wanted]
+    return difflib.get_close_matches(wanted, others, n=n, cutoff=0.6)

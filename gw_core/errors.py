@@ -39,6 +39,8 @@ import json
 import re
 from typing import Any
 
+from gw_core import catalog
+
 __all__ = [
     "PUBLIC_ERRORS",
     "AuthenticationError",
@@ -194,9 +196,35 @@ class QuotaExceededError(PermissionDeniedError):
 class NotFoundError(GatewayAPIError):
     """404: wrong path. Check ``GW_BASE_URL``."""
 
+    def _render(self) -> str:
+        # A 404 on the one endpoint there is means the base URL is wrong, not the model.
+        return f"{super()._render()} | check base_url / GW_BASE_URL (the part before /v1)"
+
 
 class ModelNotFoundError(GatewayAPIError):
-    """No channel of the gateway serves this model id (in this pool)."""
+    """No channel of the gateway serves this model id (in this pool).
+
+    The message ends with what to try: the closest catalog ids for an id the catalog
+    does not know ("did you mean claude-sonnet-4-6?"), other pools for one it does.
+    """
+
+    def _render(self) -> str:
+        hint = _model_hint(self.model) if self.model else None
+        return f"{super()._render()} | {hint}" if hint else super()._render()
+
+
+def _model_hint(model: str) -> str:
+    spec = catalog.parse(model)
+    if spec.known:
+        pools = next(base.pools for base in catalog.BASES if base.name == spec.base)
+        others = [pool for pool in pools if pool != spec.pool]
+        tail = f": try another pool, e.g. pools={others[:2]!r}" if others else ""
+        return f"{model} is in the catalog but no channel serves it right now{tail}"
+    near = catalog.closest(model)
+    if near:
+        also = f"or {', '.join(near[1:])}; " if near[1:] else ""
+        return f"did you mean {near[0]}? ({also}`gw models --ids` lists every id)"
+    return "no catalog id is close; `gw models --ids` lists every id"
 
 
 class ConflictError(GatewayAPIError):

@@ -15,6 +15,12 @@ error (a 429 stays a :class:`~gw_core.errors.RateLimitError` carrying ``retry_af
 because sleeping into a certain failure only hides it. Otherwise exponential backoff
 plus jitter, within the budget.
 
+Who hears about a retry: the ``gw_core.retry`` logger (one metadata-only WARNING line),
+the policy's ``on_retry``, and any observer registered for the current call with
+:func:`observing_retries` (a context variable, so concurrent calls and tasks each report
+to their own observer: this is how an adapter forwards retries to its framework's
+callbacks without the transport knowing about frameworks).
+
 A call that succeeds first time never touches tenacity: ``fn(1)`` runs directly, and
 the tenacity engine is built only after a retryable failure, replaying that failure
 as its first attempt so the semantics are the same as a plain tenacity loop.
@@ -23,13 +29,24 @@ as its first attempt so the semantics are the same as a plain tenacity loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import inspect
 import itertools
 import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timezone
 from email.utils import parsedate_to_datetime
@@ -53,7 +70,16 @@ from gw_core.errors import (
     StreamError,
 )
 
-__all__ = ["RetryEvent", "RetryPolicy", "is_retryable", "parse_retry_after"]
+__all__ = [
+    "RetryEvent",
+    "RetryObserver",
+    "RetryPolicy",
+    "aobserved",
+    "is_retryable",
+    "observed",
+    "observing_retries",
+    "parse_retry_after",
+]
 
 T = TypeVar("T")
 
@@ -196,6 +222,62 @@ class RetryEvent:
     wait: float
     error: GatewayError = field(repr=False)  # its message is the gateway's text: keep it out
     model: str | None
+    #: tenacity's state for this retry (what LangChain's ``on_retry`` takes).
+    retry_state: tenacity.RetryCallState | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def reason(self) -> str:
+        """Why we retry, in a few words: the error type, status and code (never the body)."""
+        status = getattr(self.error, "status_code", None)
+        code = getattr(self.error, "code", None)
+        bits = [type(self.error).__name__]
+        bits += [str(status)] if status is not None else []
+        bits += [f"code={code}"] if code else []
+        return " ".join(bits)
+
+
+#: Told of every retry of a call; may return an awaitable, awaited on the async path.
+RetryObserver = Callable[[RetryEvent], object]
+
+_observers: ContextVar[tuple[RetryObserver, ...]] = ContextVar("gw_retry_observers", default=())
+
+
+@contextlib.contextmanager
+def observing_retries(observer: RetryObserver) -> Iterator[None]:
+    """Report every retry made inside the block (in this thread or task) to ``observer``."""
+    token = _observers.set((*_observers.get(), observer))
+    try:
+        yield
+    finally:
+        _observers.reset(token)
+
+
+def observed(items: Iterable[T], observer: RetryObserver | None) -> Iterator[T]:
+    """``items`` with retries made while fetching each item reported to ``observer``.
+
+    A gateway stream retries while fetching its first delta; the observer is registered
+    only during each fetch, never while the consumer holds an item.
+    """
+    iterator = iter(items)
+    while True:
+        with observing_retries(observer) if observer else contextlib.nullcontext():
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+        yield item
+
+
+async def aobserved(items: AsyncIterable[T], observer: RetryObserver | None) -> AsyncIterator[T]:
+    """Async twin of :func:`observed`."""
+    iterator = items.__aiter__()
+    while True:
+        with observing_retries(observer) if observer else contextlib.nullcontext():
+            try:
+                item = await iterator.__anext__()
+            except StopAsyncIteration:
+                return
+        yield item
 
 
 class _ReportRetry:
@@ -215,6 +297,12 @@ class _ReportRetry:
         self.on_retry = on_retry
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> None:
+        for result in self.report(retry_state):
+            if inspect.isawaitable(result):  # an async observer on the sync path
+                _discard(result)
+
+    def report(self, retry_state: tenacity.RetryCallState) -> list[object]:
+        """Log the retry and tell every observer; their results (maybe awaitables)."""
         error = _failure(retry_state)
         assert isinstance(error, GatewayError)  # only GatewayErrors pass is_retryable
         event = RetryEvent(
@@ -223,6 +311,7 @@ class _ReportRetry:
             wait=float(retry_state.upcoming_sleep),
             error=error,
             model=self.model if self.model is not None else getattr(error, "model", None),
+            retry_state=retry_state,
         )
         logger.warning(
             "gw retry: model=%s attempt %d/%d failed with %s status=%s code=%s "
@@ -236,8 +325,26 @@ class _ReportRetry:
             getattr(error, "request_id", None),
             event.wait,
         )
+        observers = _observers.get()
         if self.on_retry is not None:
-            self.on_retry(event)
+            observers = (self.on_retry, *observers)
+        return [observer(event) for observer in observers]
+
+
+class _AsyncReportRetry(_ReportRetry):
+    """before_sleep on the async path: async observers (LangChain's async run managers)
+    are awaited before the sleep."""
+
+    async def __call__(self, retry_state: tenacity.RetryCallState) -> None:  # type: ignore[override]
+        for result in self.report(retry_state):
+            if inspect.isawaitable(result):
+                await result
+
+
+def _discard(awaitable: Awaitable[object]) -> None:
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()  # no "never awaited" warning: the sync path cannot await it
+    logger.debug("gw retry: an async retry observer was skipped on a sync call")
 
 
 _retry_if_retryable = tenacity.retry_if_exception(is_retryable)
@@ -336,9 +443,9 @@ class RetryPolicy:
             return await fn(number)
 
         asleep = self.asleep
-        engine = tenacity.AsyncRetrying(
-            sleep=lambda seconds: asleep(float(seconds)), **self._strategies(start, model)
-        )
+        strategies = self._strategies(start, model)
+        strategies["before_sleep"] = _AsyncReportRetry(self.max_attempts, model, self.on_retry)
+        engine = tenacity.AsyncRetrying(sleep=lambda seconds: asleep(float(seconds)), **strategies)
         result: T = await engine(attempt)
         return result
 

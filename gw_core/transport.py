@@ -28,6 +28,7 @@ from typing import Any
 from gw_core import errors
 from gw_core.catalog import Family, ModelSpec
 from gw_core.client import Clients, httpx_module
+from gw_core.failures import connection_error
 from gw_core.reading import (
     Clock,
     Limits,
@@ -122,15 +123,9 @@ def map_error(exc: BaseException, *, model: str | None = None) -> BaseException:
             should_retry=_should_retry_header(headers),
             model=model,
         )
-    if isinstance(exc, sdk.timeouts):
-        return errors.GatewayTimeoutError(
-            f"timed out waiting for the gateway ({type(exc).__name__}); raise timeout= "
-            "or stream_chunk_timeout= if the model needs longer"
-        )
-    if isinstance(exc, sdk.connection_errors):
-        cause = exc.__cause__ if isinstance(exc, sdk.connection_error) else exc
-        detail = type(cause).__name__ if cause is not None else "connection error"
-        return errors.GatewayConnectionError(f"could not get a response from the gateway: {detail}")
+    if isinstance(exc, (*sdk.timeouts, *sdk.connection_errors)):
+        # Where we tried to go and why it failed (refused, DNS, TLS, timeout): failures.py
+        return connection_error(exc, timed_out=isinstance(exc, sdk.timeouts))
     return exc
 
 

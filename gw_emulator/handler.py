@@ -154,14 +154,17 @@ def decide(state: EmulatorState, request: Request) -> tuple[LogEntry, Answer]:
     """Record ``request`` and decide its answer."""
     entry = state.record(request.method, request.path, request.headers)
     path = request.path.rstrip("/")
-    if path.endswith(_CHAT_SUFFIX):
+    base = state.base_path
+    if path == base + _CHAT_SUFFIX:
         allowed = "POST"
-    elif path.endswith(_MODELS_SUFFIX):
+    elif path == base + _MODELS_SUFFIX:
         allowed = "GET"
     else:
+        # The real gateway's words for a path it does not serve (new-api style), plus
+        # what it does serve: a wrong GW_BASE_URL shows up here.
         message = (
-            f"Invalid URL ({request.method} {request.path}): "
-            f"serves {_CHAT_SUFFIX} and {_MODELS_SUFFIX}."
+            f"Invalid URL ({request.method} {request.path}): this gateway serves "
+            f"POST {base}{_CHAT_SUFFIX} and GET {base}{_MODELS_SUFFIX}; check the base URL."
         )
         return entry, _json_answer(
             404, error_body(message, type_="invalid_request_error", code="not_found")

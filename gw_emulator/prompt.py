@@ -3,7 +3,8 @@
 Nothing here knows any particular prompt's wording. The question is the last user turn
 (its last sentence that asks something, when the turn also carries context, as RAG
 templates do); the context is every other piece of text in the conversation, split into
-sentences; relevance is word overlap weighted by how rare a word is in the context.
+sentences; relevance is BM25 over those sentences (rare shared words count most, long sentences a
+little less), so the sentence that best answers the question is always in the answer.
 """
 
 from __future__ import annotations
@@ -14,16 +15,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Prompt", "content_text", "content_words", "pick_relevant", "read_prompt"]
+__all__ = [
+    "Prompt",
+    "content_text",
+    "content_words",
+    "pick_relevant",
+    "rank_sentences",
+    "read_prompt",
+]
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
 _WORD_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])")
+# A piece ending like "e.g." or "Dr." or an initial ("J.") does not end a sentence.
+_ABBREVIATION_END_RE = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|vs|approx|incl|excl|cf|no|nr|dr|mr|mrs|ms|st|fig)|\b[^\W\d_])\.$",
+    re.IGNORECASE,
+)
 _MIN_SENTENCE_WORDS = 2
 # "file_path: docs/a.md", "page_label: 3": metadata lines, not statements.
 _METADATA_RE = re.compile(r"^[\w .-]{1,40}:\s*\S+$")
 # Markdown table rows and box-drawing diagrams: layout, not statements to answer with.
 _NOT_PROSE_RE = re.compile(r"^\||\|$|[\u2500-\u257f]")
+# "how long", "how much": the word after "how" asks for a kind of answer; it is not the
+# question's topic ("How long do refunds take?" is about refunds, not about length).
+_HOW_RE = re.compile(r"\bhow\s+([^\W\d_]+)", re.IGNORECASE)
 # "Query: ...", "Question: ...": a template's label in front of the question.
 _LABEL_RE = re.compile(r"^\s*[^\W\d_]{1,20}\s*[:：]\s*")
 
@@ -65,11 +81,28 @@ def media_parts(content: Any) -> int:
     return sum(1 for part in content if isinstance(part, dict) and part.get("type") != "text")
 
 
+_VOWELS = frozenset("aeiouy")
+
+
 def _stem(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
+    """A light suffix stripper, so "refunds", "refunded" and "refunding" meet at "refund"
+    and "takes"/"taking" at "tak". Both sides of a comparison go through it, so a stem
+    only has to be consistent, not a real word."""
+    if not word.isascii() or len(word) <= 3:
+        return word
+    if word.endswith(("ies", "ied")) and len(word) > 4:
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ing", "ed"):
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 3 and _VOWELS & set(stem):
+            word = stem
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]  # "shipping" -> "shipp" -> "ship"
+            break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
     return word
 
 
@@ -83,11 +116,22 @@ def content_words(text: str) -> list[str]:
     return words
 
 
+def _pieces(line: str) -> list[str]:
+    """Split one line at sentence ends, mending splits after abbreviations ("e.g.")."""
+    pieces: list[str] = []
+    for piece in _SENTENCE_END_RE.split(line):
+        if pieces and _ABBREVIATION_END_RE.search(pieces[-1]):
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        else:
+            pieces.append(piece)
+    return pieces
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences and lines of ``text`` that carry at least a couple of words."""
     sentences = []
     for line in text.splitlines():
-        for piece in _SENTENCE_END_RE.split(line):
+        for piece in _pieces(line):
             piece = piece.strip()
             if _METADATA_RE.match(piece) or _NOT_PROSE_RE.search(piece):
                 continue
@@ -153,28 +197,59 @@ def read_prompt(messages: Sequence[dict[str, Any]]) -> Prompt:
     return prompt
 
 
-def pick_relevant(question: str, sentences: Sequence[str], limit: int = 3) -> list[str]:
-    """The ``limit`` sentences sharing the most (rarity-weighted) words with the question,
-    in their original order; none when nothing overlaps."""
+# BM25's usual constants: k1 bounds how much a repeated word adds, b how much a long
+# sentence is discounted against the average one.
+_K1 = 1.2
+_B = 0.75
+
+
+def rank_sentences(question: str, sentences: Sequence[str]) -> list[tuple[float, int]]:
+    """``(score, index)`` of every sentence sharing a word with the question, best first.
+
+    BM25 with each sentence as a document: a shared word counts by its rarity among the
+    sentences, and a sentence longer than average counts a little less. Duplicates and
+    the question itself are left out.
+    """
     wanted = set(content_words(_LABEL_RE.sub("", question, count=1)))
+    wanted -= set(content_words(" ".join(_HOW_RE.findall(question))))
     if not wanted or not sentences:
         return []
-    bags = [set(content_words(s)) for s in sentences]
+    bags = [content_words(s) for s in sentences]
     frequency: dict[str, int] = {}
     for bag in bags:
-        for word in bag & wanted:
+        for word in set(bag) & wanted:
             frequency[word] = frequency.get(word, 0) + 1
     total = len(sentences)
+    average = max(1.0, sum(len(bag) for bag in bags) / total)
     scored = []
-    seen: set[str] = set()
+    seen = {question.strip().lower()}
     for index, (sentence, bag) in enumerate(zip(sentences, bags, strict=True)):
-        common = bag & wanted
         key = sentence.strip().lower()
-        if not common or key in seen or key == question.strip().lower():
+        common = wanted.intersection(bag)
+        if not common or key in seen:
             continue
         seen.add(key)
-        weight = sum(1.0 + math.log(total / frequency[w]) for w in common)
-        # Prefer focused sentences: a long sentence matching one word ranks lower.
-        scored.append((weight / math.sqrt(1 + len(bag)), index))
-    best = sorted(scored, key=lambda item: (-item[0], item[1]))[:limit]
+        norm = _K1 * (1 - _B + _B * len(bag) / average)
+        score = 0.0
+        for word in common:
+            rarity = math.log(1 + (total - frequency[word] + 0.5) / (frequency[word] + 0.5))
+            count = bag.count(word)
+            score += rarity * count * (_K1 + 1) / (count + norm)
+        scored.append((score, index))
+    return sorted(scored, key=lambda item: (-item[0], item[1]))
+
+
+# A sentence scoring under this share of the best one only brushes the topic (it shares
+# one common word): left out, so the answer reads like the passage that answers.
+_RELATIVE_CUTOFF = 0.5
+
+
+def pick_relevant(question: str, sentences: Sequence[str], limit: int = 3) -> list[str]:
+    """Up to ``limit`` best-ranked sentences (see :func:`rank_sentences`) that score at
+    least half as well as the best, in their original order; none when nothing overlaps."""
+    ranked = rank_sentences(question, sentences)
+    if not ranked:
+        return []
+    floor = ranked[0][0] * _RELATIVE_CUTOFF
+    best = [item for item in ranked[:limit] if item[0] >= floor]
     return [sentences[index] for _, index in sorted(best, key=lambda item: item[1])]

@@ -26,6 +26,23 @@ _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
 
 
+def _check_base_path(base_path: str) -> str:
+    """``base_path`` as served: ``""`` or ``/segment[/segment...]``, no trailing ``/``."""
+    if not isinstance(base_path, str):
+        raise ValueError(f"base_path must be a string such as '/gw_llm_power', not {base_path!r}")
+    path = base_path.rstrip("/")
+    if path and (not path.startswith("/") or any(c in path for c in "?# ")):
+        raise ValueError(
+            f"base_path must start with '/' and hold no query, fragment or space, such as "
+            f"'/gw_llm_power'; got {base_path!r}"
+        )
+    if path.endswith("/v1"):
+        raise ValueError(
+            f"base_path is the part before /v1 (clients append /v1 themselves); got {base_path!r}"
+        )
+    return path
+
+
 class GatewayEmulator:
     """A loopback server that speaks the gateway contract, with dialects and faults.
 
@@ -34,6 +51,10 @@ class GatewayEmulator:
     writes a stream at once; a delay lets a test cancel mid-stream). ``keepalive_comments``:
     ``: keep-alive`` lines between Gemini chunks. ``log_limit``: how many requests the log
     keeps (the oldest go first), so a long-running ``gw emulator`` does not grow.
+    ``base_path``: the path the gateway lives under, as in the real
+    ``http://apillm.globalaiopc.com/gw_llm_power`` (default: none). Only
+    ``{base_path}/v1/...`` is served; any other path answers 404, as the gateway does, so
+    a wrong ``GW_BASE_URL`` fails in tests too. :attr:`base_url` includes it.
     """
 
     def __init__(
@@ -45,6 +66,7 @@ class GatewayEmulator:
         chunk_delay: float = 0.0,
         keepalive_comments: bool = True,
         log_limit: int = 10_000,
+        base_path: str = "",
     ) -> None:
         if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
             raise ValueError("api_key must be a non-empty string, or None for a generated key")
@@ -54,6 +76,7 @@ class GatewayEmulator:
             raise ValueError(f"chunk_delay must be >= 0 seconds, not {chunk_delay!r}")
         self._state = EmulatorState(
             api_key=api_key or "gw-emu-" + secrets.token_hex(12),
+            base_path=_check_base_path(base_path),
             chunk_delay=chunk_delay,
             keepalive_comments=keepalive_comments,
             log_limit=log_limit,
@@ -86,14 +109,20 @@ class GatewayEmulator:
         return self._port
 
     @property
+    def base_path(self) -> str:
+        """The path the gateway is served under (``""`` for the root)."""
+        return self._state.base_path
+
+    @property
     def base_url(self) -> str:
-        """``http://host:port``: the gateway base, without ``/v1`` (clients append it)."""
+        """``http://host:port`` plus :attr:`base_path`: the gateway base, without ``/v1``
+        (clients append it). Use it as ``GW_BASE_URL``."""
         if self._port == 0:
             raise RuntimeError(
                 "the emulator has no port yet: call start() or use it as a context manager"
             )
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._port}"
+        return f"http://{host}:{self._port}{self._state.base_path}"
 
     @property
     def running(self) -> bool:

@@ -96,6 +96,8 @@ class EmulatorState:
     """Configuration and mutable state of one emulator."""
 
     api_key: str
+    #: The path the gateway is served under ("" or "/gw_llm_power"); others answer 404.
+    base_path: str = ""
     chunk_delay: float = 0.0
     keepalive_comments: bool = True
     quirks: Quirks = field(default_factory=Quirks)

@@ -31,6 +31,7 @@ from gw_core.transport import Completion
 from gw_core.wire import Usage, prepare
 from gw_core.wire.tools import normalize_tool_choice, validate_tools
 from langchain_gw import _blocks
+from langchain_gw._callbacks import areport_retries, report_retries, reporting_retries
 from langchain_gw._convert import (
     PROVIDER,
     final_chunk,
@@ -327,7 +328,8 @@ class ChatGateway(RouteOwner, BaseChatModel):
     ) -> ChatResult:
         with translated():
             body, spec = self._prepare(messages, stop, kwargs, stream=False)
-            completion = self.gateway.complete(body, spec)
+            with reporting_retries(run_manager):
+                completion = self.gateway.complete(body, spec)
         return _chat_result(completion)
 
     async def _agenerate(
@@ -339,7 +341,8 @@ class ChatGateway(RouteOwner, BaseChatModel):
     ) -> ChatResult:
         with translated():
             body, spec = self._prepare(messages, stop, kwargs, stream=False)
-            completion = await self.gateway.acomplete(body, spec)
+            with reporting_retries(run_manager):
+                completion = await self.gateway.acomplete(body, spec)
         return _chat_result(completion)
 
     def _stream(
@@ -355,7 +358,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
             body, spec = self._prepare(messages, stop, kwargs, stream=True)
             ids: dict[int, str | None] = {}
             with self.gateway.stream(body, spec) as stream:
-                for delta in stream:
+                for delta in report_retries(stream, run_manager):
                     message = to_chunk(delta, ids)
                     if message is not None:
                         chunk = ChatGenerationChunk(message=message)
@@ -378,7 +381,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
             body, spec = self._prepare(messages, stop, kwargs, stream=True)
             ids: dict[int, str | None] = {}
             async with self.gateway.astream(body, spec) as stream:
-                async for delta in stream:
+                async for delta in areport_retries(stream, run_manager):
                     message = to_chunk(delta, ids)
                     if message is not None:
                         chunk = ChatGenerationChunk(message=message)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from gw_core.errors import PUBLIC_ERRORS
 from gw_core.settings import MissingAPIKeyError
 
+from ._retry_events import GatewayRetryEvent
 from .base import DEFAULT_MODEL, GatewayLLM
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ globals().update({error.__name__: error for error in PUBLIC_ERRORS})
 __all__ = [
     "DEFAULT_MODEL",
     "GatewayLLM",
+    "GatewayRetryEvent",
     "MissingAPIKeyError",
     *(error.__name__ for error in PUBLIC_ERRORS),
 ]

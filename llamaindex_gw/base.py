@@ -50,6 +50,7 @@ from gw_core.wire import prepare
 
 from ._messages import to_wire_messages
 from ._responses import chat_to_completion, completion_to_chat_response, stream_chunk_response
+from ._retry_events import areport_retries, report_retries, reporting_retries
 from ._tools import force_single_call, forced_program, tool_selections, tools_request
 
 if TYPE_CHECKING:
@@ -357,7 +358,8 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         body, spec = self._request(messages, kwargs, stream=False)
         self._limit(body, spec)
-        return completion_to_chat_response(self._transport().complete(body, spec))
+        with reporting_retries():
+            return completion_to_chat_response(self._transport().complete(body, spec))
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -366,7 +368,8 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         body, spec = self._request(messages, kwargs, stream=False)
         await self._alimit(body, spec)
-        completion = await self._transport().acomplete(body, spec)
+        with reporting_retries():
+            completion = await self._transport().acomplete(body, spec)
         return completion_to_chat_response(completion)
 
     @llm_chat_callback()
@@ -381,7 +384,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         def gen() -> Generator[ChatResponse, None, None]:
             self._limit(body, spec)
             with stream:
-                for delta in stream:
+                for delta in report_retries(stream):
                     yield stream_chunk_response(delta, stream.result(), stream.route)
 
         return gen()
@@ -399,7 +402,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             await self._alimit(body, spec)
             async with stream:
-                async for delta in stream:
+                async for delta in areport_retries(stream):
                     yield stream_chunk_response(delta, stream.result(), stream.route)
 
         return gen()

@@ -4,7 +4,12 @@ the docs' tables say what the code does."""
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import shlex
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,8 +54,121 @@ def test_the_readme_has_the_blocks_it_promises() -> None:
         assert needle in joined
     shell = "\n".join(_blocks(README, "bash"))
     assert "make demo" in shell and "make test" in shell
-    assert 'pip install "gw-integrations[langchain]"' in shell
-    assert 'pip install "gw-integrations[llamaindex]"' in shell
+    for needle in ("create_agent", "astream_events", "CondensePlusContextChatEngine"):
+        assert needle in joined
+
+
+def _section(title: str) -> str:
+    """The README text from the ``## {title}`` heading to the next ``## `` heading."""
+    start = README.index(f"\n## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else len(README)]
+
+
+def test_the_emulator_recipe_comes_before_the_quickstarts() -> None:
+    headings = re.findall(r"^## (.+)$", README, re.M)
+    assert headings.index("Try it on the emulator") < headings.index("LangChain quickstart")
+    (recipe,) = _blocks(_section("Try it on the emulator"), "bash")
+    assert len(recipe.strip().splitlines()) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _recipe_command(line: str, port: str) -> list[str]:
+    """The recipe's ``.venv/bin/gw emulator ... &`` line, for this venv and a free port."""
+    argv = shlex.split(line.replace("8765", port))
+    assert argv[0] == ".venv/bin/gw" and argv[-1] == "&", line
+    gw = Path(sys.executable).with_name("gw")
+    head = [str(gw)] if gw.exists() else [sys.executable, "-m", "gw_cli"]
+    return [*head, *argv[1:-1]]
+
+
+def test_the_recipe_as_written_runs_both_quickstarts_from_a_shell(tmp_path: Path) -> None:
+    """What a newcomer does: start the emulator, export the two variables, run the
+    quickstarts with the venv's python, in a fresh process each, outside the checkout."""
+    serve, export = _blocks(_section("Try it on the emulator"), "bash")[0].strip().splitlines()
+    port = str(_free_port())
+    words = shlex.split(export.replace("8765", port))
+    assert words[0] == "export"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GW_")}
+    env.update(word.split("=", 1) for word in words[1:])
+    server = subprocess.Popen(
+        _recipe_command(serve, port), stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert server.stdout is not None
+        assert f"serving at http://127.0.0.1:{port}" in server.stdout.readline()
+        for needle, expected in (
+            ("bind_tools", "get_weather {'city': 'Oslo'} -> Sunny and 21 degrees in Oslo"),
+            ("BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=2)", "Refunds are paid"),
+        ):
+            block = next(b for b in PYTHON_BLOCKS if needle in b)
+            done = subprocess.run(
+                [sys.executable, "-c", block],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=300,  # a hang guard, not a speed check
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            assert expected in done.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert server.returncode == 0  # SIGTERM is a clean stop
+
+
+def test_the_new_examples_print_what_they_promise(
+    gateway_env: GatewayEmulator,
+    fresh_llamaindex_settings: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    agent = next(b for b in PYTHON_BLOCKS if "create_agent" in b)
+    exec(compile(agent, "README.md", "exec"), {"__name__": "readme_block"})
+    out = capsys.readouterr().out
+    assert "ai: [('get_weather', {'city': 'Oslo'})]" in out
+    assert "tool: Sunny and 21 degrees in Oslo" in out
+    assert out.strip().splitlines()[-1].startswith("ai: ")
+
+    events = next(b for b in PYTHON_BLOCKS if "astream_events" in b)
+    exec(compile(events, "README.md", "exec"), {"__name__": "readme_block"})
+    out = capsys.readouterr().out
+    assert "What is a gateway?" in out and "usage: {'input_tokens'" in out
+
+    chat = next(b for b in PYTHON_BLOCKS if "CondensePlusContextChatEngine" in b)
+    exec(compile(chat, "README.md", "exec"), {"__name__": "readme_block"})
+    out = capsys.readouterr().out
+    assert "Refunds are paid within five working days of the request." in out
+    assert "Our office is open from 9 to 17 on weekdays." in out
+
+
+def test_the_retry_event_example_in_the_docs_counts_retries(
+    gateway_env: GatewayEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llama_index.core.instrumentation import get_dispatcher
+
+    from llamaindex_gw import GatewayLLM
+
+    page = (ROOT / "docs/retries-and-errors.md").read_text(encoding="utf-8")
+    (block,) = _blocks(page, "python")
+    root = get_dispatcher()
+    before = list(root.event_handlers)
+    try:
+        exec(compile(block, "retries-and-errors.md", "exec"), {"__name__": "docs_block"})
+        gateway_env.inject(Fault.status(503), times=2)
+        GatewayLLM().complete("Hello")
+    finally:
+        root.event_handlers[:] = before
+    assert capsys.readouterr().out.splitlines() == [
+        "retry 1/2: ServerError 503",
+        "retry 2/2: ServerError 503",
+    ]
 
 
 @pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=_block_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gw_core import catalog
-from gw_core.catalog import Family, parse
+from gw_core.catalog import Family, closest, parse
 
 # The gateway's own page, copied id by id (its table lists 45; the contract's prose says 44).
 DOCUMENTED = """
@@ -130,3 +130,24 @@ def test_thought_signatures_only_on_gemini_3() -> None:
     assert parse("gemini-3.1-pro-preview-low").thought_signatures
     assert not parse("gemini-2.5-pro").thought_signatures
     assert not parse("gpt-5.4").thought_signatures
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("claude-sonet-4-6", "claude-sonnet-4-6"),
+        ("claude-sonnet-4.6", "claude-sonnet-4-6"),
+        ("gpt-5.4-hcc", "gpt-5.4-hc"),
+        ("gemini-3-flash", "gemini-3-flash-preview"),
+        ("gpt5.4", "gpt-5.4"),
+    ],
+)
+def test_closest_puts_the_meant_id_first(typo: str, meant: str) -> None:
+    assert closest(typo)[0] == meant
+
+
+def test_closest_never_offers_the_id_itself_and_nothing_for_far_ids() -> None:
+    assert "claude-sonnet-4-6" not in closest("claude-sonnet-4-6")
+    assert closest("gpt-9-imaginary") == []
+    assert closest("") == []
+    assert len(closest("claude-sonnet-4-6", n=2)) == 2

@@ -76,6 +76,34 @@ def test_gw_emulator_prints_a_generated_key_and_stops_on_ctrl_c() -> None:
     assert "->" not in err  # --quiet: no access log
 
 
+def test_gw_emulator_serves_only_under_its_base_path() -> None:
+    process, line = _start("--quiet", "--key", "cli-test-key-456", "--base-path", "/gw_llm_power")
+    try:
+        match = re.fullmatch(r"gw emulator: serving at (\S+/gw_llm_power)  key: .*\n", line)
+        assert match, line
+        served = openai.OpenAI(
+            base_url=match.group(1) + "/v1", api_key="cli-test-key-456", max_retries=0
+        )
+        assert served.models.list().data
+        root = match.group(1).removesuffix("/gw_llm_power")
+        elsewhere = openai.OpenAI(base_url=root + "/v1", api_key="cli-test-key-456", max_retries=0)
+        with pytest.raises(openai.NotFoundError):
+            elsewhere.models.list()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    assert process.returncode == 0
+
+
+def test_a_base_path_that_cannot_be_served_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["emulator", "--quiet", "--base-path", "gw_llm_power"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("gw emulator: could not start the emulator: base_path must start with")
+    assert err.count("\n") == 1
+
+
 def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["emulator", "--port", "70000"]) == 1
     err = capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from typing import Any
 
 import openai
 import pytest
@@ -55,12 +56,23 @@ def _json(response: bytes) -> dict[str, object]:
 BODY: dict[str, object] = {"model": "gpt-5.4", "messages": [{"role": "user", "content": "hello"}]}
 
 
-@pytest.mark.parametrize("prefix", ["", "/gw_llm_power", "/a/b"])
-def test_chat_served_under_any_path_prefix(emu: GatewayEmulator, prefix: str) -> None:
-    response = _exchange(emu, _post(emu, f"{prefix}/v1/chat/completions", BODY))
+def test_chat_is_served_at_the_root_by_default(emu: GatewayEmulator) -> None:
+    response = _exchange(emu, _post(emu, "/v1/chat/completions", BODY))
     assert _status(response) == 200
     assert _json(response)["object"] == "chat.completion"
-    assert emu.requests[-1].path == f"{prefix}/v1/chat/completions"
+    assert emu.requests[-1].path == "/v1/chat/completions"
+
+
+@pytest.mark.parametrize("prefix", ["/gw_llm_power", "/a/b", "/v1"])
+def test_a_path_under_another_base_is_404_naming_the_served_path(
+    emu: GatewayEmulator, prefix: str
+) -> None:
+    response = _exchange(emu, _post(emu, f"{prefix}/v1/chat/completions", BODY))
+    assert _status(response) == 404
+    error: Any = _json(response)["error"]
+    assert error["code"] == "not_found"
+    assert f"{prefix}/v1/chat/completions" in error["message"]
+    assert "serves POST /v1/chat/completions" in error["message"]
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(emu: GatewayEmulator) -> None:

@@ -169,7 +169,8 @@ def test_trailing_tool_results_are_collected_with_their_tool_names() -> None:
 
 
 def test_words_sentences_and_cjk() -> None:
-    assert content_words("The Policies are retried") == ["policy", "retried"]
+    assert content_words("The Policies are retried") == ["policy", "retry"]
+    assert content_words("refunds refunded refunding refund") == ["refund"] * 4
     assert split_sentences("One two. Three four!\n\n--\n你好世界。再见朋友") == [
         "One two.",
         "Three four!",
