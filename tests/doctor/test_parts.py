@@ -20,6 +20,7 @@ from gw_core.catalog import all_ids, parse
 from gw_core.errors import GatewayInputError
 from gw_core.settings import Settings
 from gw_core.wire import image_part, video_part
+from gw_core.wire.content import spell_media
 
 
 def _chunk(text: str = "", finish: str | None = None, usage: Any = None) -> dict[str, Any]:
@@ -133,8 +134,12 @@ def test_the_png_is_drawn_in_code_and_sniffed_as_png() -> None:
 def test_the_video_is_an_mp4_sent_as_a_data_uri() -> None:
     mp4 = tiny_mp4()
     assert mp4[4:8] == b"ftyp" and b"avc1" in mp4
-    url = video_part(data=mp4, mime_type="video/mp4")["image_url"]["url"]
-    assert url.startswith("data:video/mp4;base64,")
+    part = video_part(data=mp4, mime_type="video/mp4")
+    assert part["video"]["url"].startswith("data:video/mp4;base64,")
+    # On the wire it goes as Gemini takes video: an image_url part with the data: URI.
+    (message,) = spell_media([{"role": "user", "content": [part]}])
+    (spelled,) = message["content"]
+    assert spelled["image_url"]["url"] == part["video"]["url"]
 
 
 def test_redact_masks_secrets_and_cuts_long_texts() -> None:
