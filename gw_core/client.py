@@ -25,6 +25,7 @@ from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from gw_core._async_http import build_async_http_client
 from gw_core._version import __version__
 from gw_core.settings import Settings
 
@@ -150,8 +151,11 @@ def _build_async(settings: Settings) -> openai.AsyncOpenAI:
         max_retries=0,  # tenacity is the only retry loop
         timeout=_timeout(settings),
         default_headers=_headers(settings),
-        http_client=openai.DefaultAsyncHttpxClient(
-            follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
+        # aiohttp unless GW_ASYNC_HTTP=sdk: see gw_core._async_http for why.
+        http_client=build_async_http_client(
+            timeout=_timeout(settings),
+            verify=_shared_ssl_context(),
+            choice=getattr(settings, "async_http", None),
         ),
     )
 
