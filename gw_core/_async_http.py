@@ -157,21 +157,32 @@ def _connector_class() -> type[Any]:
         so the cost does not grow with the pool.
         """
 
+        _pid = os.getpid()  # replaced per instance in __init__
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pid = os.getpid()
+
+        def _abandoned(self) -> bool:
+            """Its loop is closed, or it was inherited through ``fork``: unusable for good."""
+            return bool(self._loop.is_closed() or self._pid != os.getpid())
+
         async def _get(self, key: Any, traces: Any) -> Any:
             conns = getattr(self, "_conns", {}).get(key)
             while conns and _readable(conns[0][0]):
                 conns.popleft()[0].close()
             return await super()._get(key, traces)
 
-        # A loop closed without ``shutdown_asyncgens()`` never ran our closer, and nothing
-        # can close the session on it any more: its sockets go with the garbage, as the
-        # SDK's httpx pool does, without aiohttp's "Unclosed client session" error log.
+        # A loop closed without ``shutdown_asyncgens()`` never ran our closer, and a child
+        # process after ``fork`` must not touch its parent's sockets: nothing can close the
+        # session properly any more. Its sockets go with the garbage, as the SDK's httpx
+        # pool's do, without aiohttp's "Unclosed client session" error log.
         @property
         def closed(self) -> bool:
-            return bool(super().closed or self._loop.is_closed())
+            return bool(super().closed or self._abandoned())
 
         def __del__(self, *args: Any) -> None:
-            if self._loop.is_closed():
+            if self._abandoned():
                 self._closed = True
             super().__del__(*args)
 

@@ -113,6 +113,7 @@ def test_both_keep_our_timeouts_no_redirects_and_one_tls_context(choice: str) ->
 def test_without_aiohttp_the_default_falls_back_and_says_so(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    monkeypatch.delenv(_async_http.ENV_ASYNC_HTTP, raising=False)
     monkeypatch.setattr(_async_http, "_aiohttp_client_class", lambda: None)
     _async_http._warn_missing_once.cache_clear()
     with caplog.at_level(logging.WARNING, logger="gw_core"):
@@ -291,3 +292,43 @@ def test_the_suite_runs_on_the_async_http_it_was_asked_for(request: pytest.Fixtu
         return gw_client.async_client(s)
 
     assert _uses_aiohttp(asyncio.run(build())) is (asked in (None, "aiohttp"))
+
+
+def test_a_forked_child_counts_the_parents_session_as_closed(
+    monkeypatch: pytest.MonkeyPatch, gateway_emulator: GatewayEmulator
+) -> None:
+    """Nothing in the child may use or close the parent's sockets; dropping the session
+    there (fork safety drops the parent's clients) must not log aiohttp's error."""
+    import os
+
+    monkeypatch.setenv(_async_http.ENV_ASYNC_HTTP, "aiohttp")
+    gateway = _gateway(gateway_emulator.base_url, gateway_emulator.api_key)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(gateway.acomplete(_body(), SPEC))  # a pooled connection
+        client = gw_client._async_clients[loop][gw_client._cache_key(gateway.settings)][0]
+        session = client._client._transport.inner.client
+        assert not session.closed
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            seen: list[str] = []
+            handler = logging.Handler()
+            handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+            logging.getLogger("asyncio").addHandler(handler)
+            state = "closed" if session.closed else "open"
+            del session, client
+            gw_client._async_clients.clear()
+            gc.collect()
+            os.write(write, "|".join([state, *seen]).encode())
+            os._exit(0)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        report = os.read(read, 4096).decode()
+        os.close(read)
+        assert not session.closed  # the parent's own session is untouched
+    finally:
+        loop.run_until_complete(gw_client.aclose_clients())
+        loop.close()
+    assert status == 0
+    assert report == "closed"
