@@ -277,12 +277,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"{plan['concurrency']} always in flight (a semaphore: a steady load, not one burst); "
         "the client order rotates every round. Each ratio is the median of its per-round "
         "ratios.",
-        "- **Idle pool**: per round, a burst of 50 async calls on a fresh client holding 1 "
+        f"- **Idle pool**: {2 * plan['async_rounds']} rounds, each a burst of 50 async calls "
+        "on a fresh client holding 1 "
         "pooled connection, and one on a client left holding 100 idle connections (opened "
         "by a burst of 100); the order alternates. httpx's pool walks every pooled "
         "connection per request; the ratio shows whether a spike slows everything after it. "
-        "The 1-connection burst also opens 49 connections, which favours neither side more "
-        "than loopback connects cost.",
+        "The 1-connection burst also pays for opening 49 connections (cheap on loopback), "
+        "so above 1 means those connects cost more than the fuller pool does.",
         "- **Per-call overhead**: client median − raw HTTP median of the same round; raw HTTP "
         "is a POST with the HTTP library under the SDK plus `json.loads` of the body.",
         "- **µs / chunk**: whole stream time ÷ content chunks (the peer-benchmark method); "

@@ -207,7 +207,7 @@ async def _async_phase(
                 await sustained(drivers[name].acall, args.async_calls, args.concurrency)
             )
     pools: dict[str, list[dict[str, float]]] = {name: [] for name in idle_pool}
-    for r in range(args.async_rounds):
+    for r in range(2 * args.async_rounds):  # bursts are short: twice the rounds
         for name in idle_pool:
             rates = await _idle_pool_rates(drivers[name], args.burst, args.idle, bool(r % 2))
             pools[name].append(rates)
