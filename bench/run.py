@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     raw: dict[str, Any] = {"runs": {}, "profiles": {}}
     with loopback_server(server_cpu, plan.chunks) as base_url:
         for side in sides:
-            _log(f"{side.key}: interleaved calls, streams and async bursts: {side.targets}")
+            _log(f"{side.key}: interleaved calls, streams and async load: {side.targets}")
             raw["runs"][side.key] = _worker(
                 side.python,
                 [
