@@ -13,9 +13,10 @@ proxies from the environment (``HTTP(S)_PROXY``/``NO_PROXY``, read by httpx's mo
 and the SDK's connection limits.
 
 aiohttp's failures arrive as httpx exceptions through the SDK's adapter, whose mapping
-calls a refused connection or a dropped one a ``ConnectTimeout``; :class:`_Remap` gives
-them the class httpx itself would raise, so error types and retries do not depend on the
-transport.
+calls a refused connection or a dropped one a ``ConnectTimeout``; our wrapping transport
+(:func:`_remapping_transport`) gives them the class httpx itself would raise, so error
+types and retries do not depend on the transport. Its connector also checks a pooled
+connection before reusing it, as httpcore does (:func:`_connector_class`).
 """
 
 from __future__ import annotations
