@@ -6,7 +6,8 @@ VENV := .venv
 VENV2 := .venv-openai2
 UV_VERSION := 0.13.8
 
-.PHONY: test lint typecheck pytest pytest-openai2 demo bench reliability-report clean venv live-test dist wheel-smoke
+.PHONY: test lint typecheck pytest pytest-openai2 demo bench reliability-report clean venv live-test \
+	dist wheel-smoke reliability-sdk-async reliability-both-transports
 
 venv: $(VENV)/.installed
 
@@ -39,7 +40,18 @@ pytest-openai2: $(VENV2)/.installed
 	@$(VENV2)/bin/python -c "import openai; print('== pytest on openai', openai.__version__)"
 	$(VENV2)/bin/python -m pytest tests --nbmake notebooks
 
-test: lint typecheck pytest pytest-openai2 wheel-smoke
+test: lint typecheck pytest pytest-openai2 reliability-sdk-async wheel-smoke
+
+# Async paths run on aiohttp by default (gw_core/_async_http.py); the reliability suite runs
+# once more on the SDK's own httpx client, the documented fallback (GW_ASYNC_HTTP=sdk).
+reliability-sdk-async: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/reliability tests/core/test_async_http.py -q --async-http=sdk
+
+# Both async transports on both openai majors (the full check; `make test` runs a subset).
+reliability-both-transports: $(VENV)/.installed $(VENV2)/.installed
+	for py in $(VENV)/bin/python $(VENV2)/bin/python; do for t in aiohttp sdk; do \
+		$$py -m pytest tests/reliability tests/core/test_async_http.py tests/core/test_transport.py \
+			-q --async-http=$$t || exit 1; done; done
 
 # The RAG demo: on the embedded emulator without GW_API_KEY, on the gateway with it.
 demo: $(VENV)/.installed

@@ -46,6 +46,8 @@ class RatioSpec:
     denominator: str
     target: float | None
     what: str
+    #: True when the target is a floor (higher is better), not a ceiling.
+    at_least: bool = False
 
 
 RATIOS: tuple[RatioSpec, ...] = (
@@ -62,11 +64,15 @@ RATIOS: tuple[RatioSpec, ...] = (
               "GatewayLLM", "OpenAILike", 0.5,
               "GatewayLLM ÷ OpenAILike: streaming µs per chunk"),
     RatioSpec("chatopenai_async_rps_vs_langchain", "rps", "langchain",
-              "ChatOpenAI", "ChatGateway", 0.8,
-              "ChatOpenAI ÷ ChatGateway: async requests/s at 200 in flight (≤ 0.8 = ours ≥ 1.25×)"),
+              "ChatOpenAI", "ChatGateway", 0.5,
+              "ChatOpenAI ÷ ChatGateway: async requests/s at 200 in flight (≤ 0.5 = ours ≥ 2×)"),
     RatioSpec("openailike_async_rps_vs_llamaindex", "rps", "llamaindex",
-              "OpenAILike", "GatewayLLM", 0.8,
+              "OpenAILike", "GatewayLLM", 0.5,
               "OpenAILike ÷ GatewayLLM: async req/s at 200 in flight (same target, by symmetry)"),
+    RatioSpec("async_idle_pool_rps_ratio", "idle_pool", "langchain",
+              "ChatGateway", "ChatGateway", 0.8,
+              "ChatGateway: a burst of 50 async calls with 100 idle pooled connections ÷ "
+              "with 1 (≥ 0.8: the pool does not slow as it grows)", at_least=True),
     RatioSpec("langchain_import_vs_chatopenai", "import", "langchain",
               "ChatGateway", "ChatOpenAI", 0.8,
               "ChatGateway ÷ ChatOpenAI: cold import time"),
@@ -100,6 +106,13 @@ RATIOS: tuple[RatioSpec, ...] = (
     RatioSpec("gw_core_chunk_cost_vs_openai", "chunk", "langchain",
               "gw_core", "openai", None,
               "our transport alone ÷ raw openai client: streaming µs per chunk"),
+    RatioSpec("llamaindex_async_idle_pool_rps_ratio", "idle_pool", "llamaindex",
+              "GatewayLLM", "GatewayLLM", None,
+              "GatewayLLM: the idle-pool burst ratio above, on openai 2.x (httpx's pool)",
+              at_least=True),
+    RatioSpec("openai_aiohttp_async_rps_vs_langchain", "rps", "langchain",
+              "openai_aiohttp", "ChatGateway", None,
+              "raw AsyncOpenAI on aiohttp ÷ ChatGateway: async req/s (the SDK's ceiling)"),
 )  # fmt: skip
 
 
@@ -118,6 +131,10 @@ def _series(raw: dict[str, Any], kind: str, side: str, name: str, chunks: int) -
         return [_median([s[field] for s in block]) / scale for block in blocks]
     if kind == "rps":
         return list(run.get("async", {}).get(name) or [])
+    if kind == "idle_pool":  # numerator: the pool with idle connections; denominator: 1
+        field = "pool_idle" if name.startswith("num:") else "pool_1"
+        rounds = run.get("idle_pool", {}).get(name.removeprefix("num:")) or []
+        return [r[field] for r in rounds]
     if kind == "import":
         return [s["import_s"] for s in raw["imports"]["runs"].get(side, {}).get(name, [])]
     if kind in ("rss_import", "rss_calls"):
@@ -127,7 +144,8 @@ def _series(raw: dict[str, Any], kind: str, side: str, name: str, chunks: int) -
 
 
 def ratio(raw: dict[str, Any], spec: RatioSpec, chunks: int) -> tuple[float | None, list[float]]:
-    num = _series(raw, spec.kind, spec.side, spec.numerator, chunks)
+    numerator = "num:" + spec.numerator if spec.kind == "idle_pool" else spec.numerator
+    num = _series(raw, spec.kind, spec.side, numerator, chunks)
     den = _series(raw, spec.kind, spec.side, spec.denominator, chunks)
     per_round = [n / d for n, d in zip(num, den, strict=False) if d > 0]
     return (_median(per_round) if per_round else None), per_round
@@ -188,8 +206,13 @@ def _stream_summary(run: dict[str, Any], chunks: int) -> dict[str, Any]:
     return out
 
 
+def _met(value: float, spec: RatioSpec) -> bool:
+    assert spec.target is not None
+    return value >= spec.target if spec.at_least else value <= spec.target
+
+
 def _async_summary(run: dict[str, Any]) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         name: {
             "rps_median": _median(values),
             "rps_best": max(values),
@@ -199,6 +222,11 @@ def _async_summary(run: dict[str, Any]) -> dict[str, Any]:
         for name, values in run.get("async", {}).items()
         if values
     }
+    for name, rounds in run.get("idle_pool", {}).items():
+        if rounds and name in out:
+            out[name]["burst_rps_pool_1"] = _median([r["pool_1"] for r in rounds])
+            out[name]["burst_rps_pool_idle"] = _median([r["pool_idle"] for r in rounds])
+    return out
 
 
 def _import_summary(runs: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
@@ -244,7 +272,8 @@ def analyse(raw: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
             "what": spec.what,
             "side": spec.side,
             "target": spec.target,
-            "met": None if value is None or spec.target is None else value <= spec.target,
+            "at_least": spec.at_least,
+            "met": None if value is None or spec.target is None else _met(value, spec),
             "per_round": [round(x, 3) for x in per_round],
         }
     figures: dict[str, Any] = {}

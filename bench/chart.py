@@ -17,7 +17,7 @@ SHORT = {
     "gw_core": "gw_core",
 }
 
-ORDER = ("httpx", "openai", "gw_core", "ChatGateway", "ChatOpenAI",
+ORDER = ("httpx", "openai", "openai_aiohttp", "gw_core", "ChatGateway", "ChatOpenAI",
          "GatewayLLM", "OpenAILike")  # fmt: skip
 
 # (title, figure section, field, unit, lower is better)

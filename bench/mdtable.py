@@ -8,6 +8,7 @@ from typing import Any
 LABELS = {
     "httpx": "raw HTTP POST (httpx / httpx2)",
     "openai": "openai client",
+    "openai_aiohttp": "openai client on aiohttp (reference)",
     "gw_core": "gw_core.Gateway alone (reference)",
     "ChatGateway": "**ChatGateway** (ours)",
     "ChatOpenAI": "ChatOpenAI",

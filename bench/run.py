@@ -53,6 +53,7 @@ class Plan:
     stream_rounds: int
     stream_block: int
     async_rounds: int
+    async_calls: int
     concurrency: int
     chunks: int
     import_rounds: int
@@ -63,8 +64,8 @@ class Plan:
     profile_acalls: int
 
 
-FULL = Plan(30, 15, 40, 10, 4, 5, 200, 200, 4, 2, 1000, 800, 30, 400)
-QUICK = Plan(10, 4, 25, 3, 2, 2, 200, 200, 2, 1, 1000, 600, 20, 400)
+FULL = Plan(30, 15, 40, 10, 4, 4, 800, 200, 200, 4, 2, 1000, 800, 30, 400)
+QUICK = Plan(10, 4, 25, 3, 2, 2, 400, 200, 200, 2, 1, 1000, 600, 20, 400)
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
             "langchain",
             "LangChain side (openai 3.x)",
             str(Path(args.venv).absolute() / "bin" / "python"),
-            ("httpx", "openai", "gw_core", "ChatGateway", "ChatOpenAI"),
+            ("httpx", "openai", "openai_aiohttp", "gw_core", "ChatGateway", "ChatOpenAI"),
             "ChatGateway",
             "ChatOpenAI",
         ),
@@ -344,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
             "llamaindex",
             "LlamaIndex side (openai 2.x)",
             str(Path(args.venv_openai2).absolute() / "bin" / "python"),
-            ("httpx", "openai", "gw_core", "GatewayLLM", "OpenAILike"),
+            ("httpx", "openai", "openai_aiohttp", "gw_core", "GatewayLLM", "OpenAILike"),
             "GatewayLLM",
             "OpenAILike",
         ),
@@ -368,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     raw: dict[str, Any] = {"runs": {}, "profiles": {}}
     with loopback_server(server_cpu, plan.chunks) as base_url:
         for side in sides:
-            _log(f"{side.key}: interleaved calls, streams and async bursts: {side.targets}")
+            _log(f"{side.key}: interleaved calls, streams and async load: {side.targets}")
             raw["runs"][side.key] = _worker(
                 side.python,
                 [
@@ -391,6 +392,10 @@ def main(argv: list[str] | None = None) -> None:
                     str(plan.stream_block),
                     "--async-rounds",
                     str(plan.async_rounds),
+                    "--async-calls",
+                    str(plan.async_calls),
+                    "--idle-pool",
+                    side.ours,
                     "--concurrency",
                     str(plan.concurrency),
                 ],

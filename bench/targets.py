@@ -186,6 +186,19 @@ class RawOpenAI:
             await self._aclient.close()
 
 
+class RawOpenAIAioHttp(RawOpenAI):
+    """``AsyncOpenAI(http_client=DefaultAioHttpClient())``: the SDK's documented fast path,
+    the ceiling a client on the SDK can reach (async only; sync calls as above)."""
+
+    async def acall(self) -> str:
+        if self._aclient is None:
+            http = self._openai.DefaultAioHttpClient()
+            self._aclient = self._openai.AsyncOpenAI(
+                api_key=API_KEY, base_url=self._base, http_client=http
+            )
+        return await super().acall()
+
+
 # -- our transport without a framework (reference: splits adapter cost into layers) ----
 
 
@@ -300,6 +313,14 @@ TARGETS: dict[str, Target] = {
     for t in (
         Target("httpx", "raw httpx POST", "", RawHttp),
         Target("openai", "openai client", "import openai", RawOpenAI),
+        Target(
+            "openai_aiohttp",
+            "openai client on aiohttp",
+            "import openai",
+            RawOpenAIAioHttp,
+            phases=("async",),
+            reference=True,
+        ),
         Target(
             "gw_core",
             "gw_core Gateway (no framework)",

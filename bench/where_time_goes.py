@@ -41,7 +41,7 @@ def where_time_goes(results: dict[str, Any]) -> list[str]:
     out: list[str] = [
         "py-spy samples (1 kHz, `--nonblocking`, so the client is never paused) of each "
         "client's loop: `call` = one sync call, `stream` = one whole stream, `acall` = one "
-        "async call inside bursts of 200. Idle samples (waiting for the server) are not "
+        "async call with 200 in flight. Idle samples (waiting for the server) are not "
         "counted; the shares are scaled to the loop's own CPU time (`process_time`), so the "
         "figures are client CPU µs per operation. *Self* time is charged to the package "
         "whose code was running (a C call counts for the Python function that made it); "
@@ -129,6 +129,12 @@ def _obstacle(results: dict[str, Any], name: str) -> str | None:
         if st and "error" not in st:
             line += f"; {ours}'s CPU per chunk by package (µs): {_per_package(st, chunks)}"
         return line
+    if "idle_pool" in kind:
+        row = fig["async"].get(ours, {})
+        return (
+            f"{ours}: a burst of 50 at {_f(row.get('burst_rps_pool_1'))} req/s on a "
+            f"1-connection pool, {_f(row.get('burst_rps_pool_idle'))} with 100 idle"
+        )
     if "async_rps" in kind:
         rps = fig["async"]
         parts = [

@@ -3,8 +3,10 @@
 Sub-commands (the orchestrator, ``run.py``, calls each in a fresh process):
 
 - ``versions``: the interpreter and the versions of every package the figures depend on;
-- ``run``: sync calls, streams and async bursts, interleaved: every round visits every
-  client in a rotated order, so drift on a shared machine lands on all of them alike;
+- ``run``: sync calls, streams and sustained async load, interleaved: every round visits
+  every client in a rotated order, so drift on a shared machine lands on all of them
+  alike; then, for our clients, a burst on a 1-connection pool against one on a pool
+  left with 100 idle connections (does the transport slow as its pool grows?);
 - ``rss``: one client alone: import, build, 1,000 sync calls; peak RSS after each step;
 - ``load``: one client's calls or streams in a loop, for ``py-spy`` to sample.
 
@@ -154,32 +156,66 @@ def _stream_phase(
     return out
 
 
+async def sustained(acall: Callable[[], Any], calls: int, in_flight: int) -> float:
+    """Calls per second with ``in_flight`` calls always running (a semaphore), ``calls`` in
+    all: a steady load, as batch runs and servers make, not one burst that never fills the
+    pool. Every answer is checked."""
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one() -> str:
+        async with gate:
+            return str(await acall())
+
+    start = time.perf_counter()
+    answers = await asyncio.gather(*(one() for _ in range(calls)))
+    elapsed = time.perf_counter() - start
+    if any(a != ANSWER for a in answers):
+        raise SystemExit("a concurrent call returned a wrong answer")
+    return calls / elapsed
+
+
+async def _idle_pool_rates(driver: Driver, burst: int, idle: int, flip: bool) -> dict[str, float]:
+    """A burst of ``burst`` calls on a fresh pool holding 1 connection, and one on a pool
+    holding ``idle`` idle connections (opened by a burst of that size, left in the pool);
+    ``flip`` swaps the order, so drift does not favour either."""
+    from gw_core.client import aclose_clients
+
+    rates: dict[str, float] = {}
+    order = [("pool_1", 1), ("pool_idle", idle)]
+    for label, warm in reversed(order) if flip else order:
+        await aclose_clients()  # our cached client for this loop: the next call builds anew
+        await asyncio.gather(*(driver.acall() for _ in range(warm)))
+        start = time.perf_counter()
+        answers = await asyncio.gather(*(driver.acall() for _ in range(burst)))
+        rates[label] = burst / (time.perf_counter() - start)
+        if any(a != ANSWER for a in answers):
+            raise SystemExit("a burst call returned a wrong answer")
+    return rates
+
+
 async def _async_phase(
-    drivers: dict[str, Driver], rounds: int, concurrency: int
-) -> dict[str, list[float]]:
+    drivers: dict[str, Driver], args: argparse.Namespace, idle_pool: list[str]
+) -> dict[str, Any]:
     names = list(drivers)
     rps: dict[str, list[float]] = {name: [] for name in names}
-
-    async def burst(name: str) -> float:
-        acall = drivers[name].acall
-        start = time.perf_counter()
-        answers = await asyncio.gather(*(acall() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-        if any(a != ANSWER for a in answers):
-            raise SystemExit(f"{name}: a concurrent call returned a wrong answer")
-        return concurrency / elapsed
-
     for name in names:  # warm-up: opens each client's pool to the working size
-        await burst(name)
-    for r in range(rounds):
+        await sustained(drivers[name].acall, args.concurrency, args.concurrency)
+    for r in range(args.async_rounds):
         for name in _rotated(names, r):
             gc.collect()
-            rps[name].append(await burst(name))
+            rps[name].append(
+                await sustained(drivers[name].acall, args.async_calls, args.concurrency)
+            )
+    pools: dict[str, list[dict[str, float]]] = {name: [] for name in idle_pool}
+    for r in range(2 * args.async_rounds):  # bursts are short: twice the rounds
+        for name in idle_pool:
+            rates = await _idle_pool_rates(drivers[name], args.burst, args.idle, bool(r % 2))
+            pools[name].append(rates)
     for driver in drivers.values():
         close = getattr(driver, "aclose", None)
         if close is not None:
             await close()
-    return rps
+    return {"rps": rps, "idle_pool": pools}
 
 
 def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -218,9 +254,10 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
             driver.stream()
     result["stream"] = _stream_phase(streaming, args.stream_rounds, args.stream_block, args.chunks)
     lap("stream")
-    result["async"] = asyncio.run(
-        _async_phase(having("async"), args.async_rounds, args.concurrency)
-    )
+    asynchronous = having("async")
+    idle_pool = [n for n in args.idle_pool.split(",") if n in asynchronous]
+    measured = asyncio.run(_async_phase(asynchronous, args, idle_pool))
+    result["async"], result["idle_pool"] = measured["rps"], measured["idle_pool"]
     lap("async")
     result["phase_s"] = phase_s
     print(f"worker phases (s): {phase_s}", file=sys.stderr, flush=True)
@@ -263,20 +300,18 @@ def profile_loop(op: Callable[[], object], count: int) -> None:
 
 
 def _load_async(args: argparse.Namespace, driver: Driver) -> dict[str, Any]:
-    """Bursts of ``--concurrency`` async calls, ``--count`` calls in all, in one loop."""
-    bursts = max(1, args.count // args.concurrency)
+    """``--count`` async calls with ``--concurrency`` in flight, in one loop."""
+    calls = max(args.count, args.concurrency)
     clock: dict[str, float] = {}
 
     async def run() -> None:
-        await asyncio.gather(*(driver.acall() for _ in range(args.concurrency)))  # warm-up
+        await sustained(driver.acall, args.concurrency, args.concurrency)  # warm-up
         clock["start"], clock["cpu"] = time.perf_counter(), time.process_time()
-        for _ in range(bursts):
-            await asyncio.gather(*(driver.acall() for _ in range(args.concurrency)))
+        await sustained(driver.acall, calls, args.concurrency)
         clock["end"], clock["cpu_end"] = time.perf_counter(), time.process_time()
 
-    # Samples count only under profile_loop; the warm-up burst is a small share of them.
+    # Samples count only under profile_loop; the warm-up is a small share of them.
     profile_loop(lambda: asyncio.run(run()), 1)
-    calls = bursts * args.concurrency
     return {
         "target": args.target,
         "op": args.op,
@@ -318,8 +353,12 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--sync-block", type=int, default=50)
     run.add_argument("--stream-rounds", type=int, default=15)
     run.add_argument("--stream-block", type=int, default=4)
-    run.add_argument("--async-rounds", type=int, default=9)
-    run.add_argument("--concurrency", type=int, default=200)
+    run.add_argument("--async-rounds", type=int, default=4)
+    run.add_argument("--async-calls", type=int, default=800, help="calls per async round")
+    run.add_argument("--concurrency", type=int, default=200, help="async calls in flight")
+    run.add_argument("--idle-pool", default="", help="targets whose pool decay is measured")
+    run.add_argument("--burst", type=int, default=50, help="idle-pool test: calls per burst")
+    run.add_argument("--idle", type=int, default=100, help="idle-pool test: idle connections")
     rss = sub.add_parser("rss")
     rss.add_argument("--target", required=True)
     rss.add_argument("--calls", type=int, default=1000)

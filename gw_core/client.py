@@ -39,6 +39,7 @@ from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from gw_core._async_http import build_async_http_client
 from gw_core._version import __version__
 from gw_core.errors import GatewayInputError
 from gw_core.settings import Settings
@@ -190,9 +191,11 @@ def _build_sync(settings: Settings, http_client: Any = None) -> openai.OpenAI:
 def _build_async(settings: Settings, http_client: Any = None) -> openai.AsyncOpenAI:
     import openai
 
-    if http_client is None:
-        http_client = openai.DefaultAsyncHttpxClient(
-            follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
+    if http_client is None:  # a user's client wins; else aiohttp unless GW_ASYNC_HTTP=sdk
+        http_client = build_async_http_client(
+            timeout=_timeout(settings),
+            verify=_shared_ssl_context(),
+            choice=getattr(settings, "async_http", None),
         )
     return openai.AsyncOpenAI(
         api_key=settings.secret(),

@@ -15,10 +15,20 @@ from gw_core import settings as gw_settings
 CANARY_KEY = "sk-gw-CANARY-7f3a9c1e5b2d4f60a8e1"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--async-http",
+        choices=("aiohttp", "sdk"),
+        default=None,
+        help="the async HTTP client every test's async path uses (sets GW_ASYNC_HTTP)",
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> str:
+    async_http = config.getoption("--async-http") or "default (aiohttp)"
     return (
         f"openai {openai.__version__} on {gw_client.HTTPX.__name__} "
-        f"(gw_core.client.HTTPX); pid {os.getpid()}"
+        f"(gw_core.client.HTTPX); async HTTP: {async_http}; pid {os.getpid()}"
     )
 
 
@@ -28,11 +38,17 @@ def canary_key() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _clean_gw_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests never see the developer's own GW_* variables or earlier tests' warnings."""
+def _clean_gw_env(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[None]:
+    """Tests never see the developer's own GW_* variables or earlier tests' warnings;
+    ``--async-http`` is the one GW_* setting a run may choose for every test."""
     for name in list(os.environ):
         if name.startswith("GW_"):
             monkeypatch.delenv(name)
+    async_http = request.config.getoption("--async-http")
+    if async_http:
+        monkeypatch.setenv("GW_ASYNC_HTTP", async_http)
     saved = set(gw_settings._warned_hosts)
     gw_settings._warned_hosts.clear()
     yield

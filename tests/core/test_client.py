@@ -86,8 +86,11 @@ def test_one_tls_context_per_process() -> None:
     one, two = asyncio.run(get()), asyncio.run(get())
     contexts = {id(gw_client._shared_ssl_context())}
     for c in (sync, one, two):
-        pool = c._client._transport._pool
-        contexts.add(id(pool._ssl_context))
+        transport = c._client._transport
+        if hasattr(transport, "inner"):  # aiohttp, wrapped by gw_core._async_http
+            contexts.add(id(transport.inner.ssl_context))
+        else:
+            contexts.add(id(transport._pool._ssl_context))
     assert len(contexts) == 1
 
 

@@ -1,8 +1,9 @@
 """What "leaks nothing" means, measured: pooled connections, tasks, file descriptors.
 
 The pool is read from the openai client's HTTP transport (httpcore / httpcore2 share the
-shape); the cached clients come from ``gw_core.client``'s per-loop cache, which has no
-public accessor (see the report: a public ``aclose`` for them is wanted).
+shape; aiohttp's connector has its own); the cached clients come from ``gw_core.client``'s
+per-loop cache, which has no public accessor (see the report: a public ``aclose`` for them
+is wanted).
 """
 
 from __future__ import annotations
@@ -39,11 +40,27 @@ class PoolState:
 
 
 def pool_state(client: Any) -> PoolState:
-    pool = client._client._transport._pool
+    transport = client._client._transport
+    if not hasattr(transport, "_pool"):  # aiohttp (gw_core._async_http wraps its transport)
+        return _aiohttp_pool_state(transport.inner.client)
+    pool = transport._pool
     connections = list(pool.connections)
     active = sum(1 for c in connections if not c.is_idle() and not c.is_closed())
     idle = sum(1 for c in connections if c.is_idle())
     return PoolState(active=active, idle=idle, waiting_requests=len(pool._requests))
+
+
+def _aiohttp_pool_state(session: Any) -> PoolState:
+    if session is None:  # the session opens with the first request
+        return PoolState(active=0, idle=0, waiting_requests=0)
+    connector = session.connector
+    if connector is None or connector.closed:
+        return PoolState(active=0, idle=0, waiting_requests=0)
+    return PoolState(
+        active=len(connector._acquired),
+        idle=sum(len(conns) for conns in connector._conns.values()),
+        waiting_requests=sum(len(waiters) for waiters in connector._waiters.values()),
+    )
 
 
 def loop_clients() -> list[Any]:
