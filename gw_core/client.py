@@ -141,6 +141,7 @@ def _cache_key(settings: Settings) -> tuple[Any, ...]:
         settings.timeout,
         settings.connect_timeout,
         settings.default_headers,
+        settings.async_http,
     )
 
 

@@ -83,12 +83,15 @@ class ClientConfig:
         pools: Sequence[str] | None = None,
         http_client: Any = None,
         http_async_client: Any = None,
+        tunables: Mapping[str, Any] | None = None,
         **flags: bool,
     ) -> ClientConfig:
         """Check and resolve (arguments, then ``GW_*``); every error says what to change.
 
-        ``max_retries`` overrides ``policy``'s; ``flags`` are the rule flags
-        (``check_model_rules``, ``allow_undocumented_parts``, ``stream_usage``).
+        ``max_retries`` overrides ``policy``'s; ``tunables`` are the size caps,
+        ``stream_timeout`` and ``async_http`` (``gw_core.settings.TUNABLES``); ``flags``
+        are the rule flags (``check_model_rules``, ``allow_undocumented_parts``,
+        ``stream_usage``).
         """
         settings = Settings.resolve(
             api_key=api_key,
@@ -96,6 +99,7 @@ class ClientConfig:
             timeout=timeout,
             stream_chunk_timeout=stream_chunk_timeout,
             default_headers=dict(default_headers) if default_headers else None,
+            **dict(tunables or {}),
         )
         if isinstance(model, str) and settings.secret() in model:
             raise GatewayInputError(

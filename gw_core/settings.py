@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from gw_core._async_http import async_http_choice
 from gw_core.errors import GatewayInputError, register_secret, scrub
 
 __all__ = [
@@ -137,6 +138,8 @@ class Settings:
     max_event_bytes: int = 16 * 1024 * 1024
     max_stream_bytes: int = 256 * 1024 * 1024
     stream_timeout: float | None = None
+    #: The async HTTP library: "aiohttp" (default) or "sdk"; None reads GW_ASYNC_HTTP.
+    async_http: str | None = None
 
     @classmethod
     def resolve(
@@ -148,8 +151,13 @@ class Settings:
         connect_timeout: float | None = None,
         stream_chunk_timeout: float | None = None,
         default_headers: dict[str, str] | None = None,
+        **tunables: Any,
     ) -> Settings:
-        """Arguments first, then ``GW_API_KEY`` / ``GW_BASE_URL`` / ``GW_TIMEOUT``."""
+        """Arguments first, then ``GW_API_KEY`` / ``GW_BASE_URL`` / ``GW_TIMEOUT``.
+
+        ``tunables`` are the size caps, ``stream_timeout`` and ``async_http``
+        (:data:`TUNABLES`); None means the default.
+        """
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         if key is None:
             key = os.environ.get(ENV_API_KEY)
@@ -185,6 +193,7 @@ class Settings:
                     "default_headers must not set Authorization; pass the key as api_key"
                 )
             values["default_headers"] = tuple(sorted(default_headers.items()))
+        values.update(_check_tunables(tunables))
         return cls(**values)
 
     @property
@@ -203,3 +212,36 @@ class Settings:
         )
 
     __str__ = __repr__
+
+
+#: Settings an adapter exposes as fields of the same name (docs/configuration.md, "Limits").
+TUNABLES = (
+    "max_response_bytes",
+    "max_error_body_bytes",
+    "max_event_bytes",
+    "max_stream_bytes",
+    "stream_timeout",
+    "async_http",
+)
+
+
+def _check_tunables(tunables: dict[str, Any]) -> dict[str, Any]:
+    """The caps, deadline and async library, checked; unset (None) values are dropped."""
+    unknown = sorted(set(tunables) - set(TUNABLES))
+    if unknown:
+        raise GatewayInputError(f"unknown setting(s) {unknown}; known: {', '.join(TUNABLES)}")
+    values: dict[str, Any] = {}
+    for name, value in tunables.items():
+        if value is None:
+            continue
+        if name == "async_http":
+            values[name] = async_http_choice(value if isinstance(value, str) else repr(value))
+        elif name == "stream_timeout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise GatewayInputError("stream_timeout must be a positive number of seconds")
+            values[name] = float(value)
+        else:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise GatewayInputError(f"{name} must be a positive whole number of bytes")
+            values[name] = value
+    return values

@@ -26,9 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 from gw_core.catalog import Family, ModelSpec, parse
 from gw_core.config import ClientConfig, RouteOwner, without_inputs
 from gw_core.errors import GatewayInputError
+from gw_core.settings import TUNABLES
 from gw_core.tokens import count_tokens
 from gw_core.transport import Completion
 from gw_core.wire import Usage, prepare
+from gw_core.wire.prepare import fold_max_tokens
 from gw_core.wire.tools import normalize_tool_choice, validate_tools
 from langchain_gw import _blocks
 from langchain_gw._callbacks import areport_retries, report_retries, reporting_retries
@@ -122,6 +124,18 @@ class ChatGateway(RouteOwner, BaseChatModel):
     """Seconds for a whole non-streaming response (``GW_TIMEOUT``, else 600)."""
     stream_chunk_timeout: float | None = None
     """Longest silence tolerated inside a stream, in seconds (default 120)."""
+    stream_timeout: float | None = None
+    """Optional deadline for a whole stream, in seconds (default: none)."""
+    max_response_bytes: int | None = None
+    """Cap on a non-streaming body (default 64 MiB); over it: ``ResponseTooLargeError``."""
+    max_error_body_bytes: int | None = None
+    """How much of an error body is read for its message (default 64 KiB)."""
+    max_event_bytes: int | None = None
+    """Cap on one stream event (default 16 MiB)."""
+    max_stream_bytes: int | None = None
+    """Cap on a whole stream (default 256 MiB)."""
+    async_http: Literal["aiohttp", "sdk"] | None = None
+    """Async HTTP library: aiohttp (default) or the SDK's httpx; else ``GW_ASYNC_HTTP``."""
     max_retries: int = 2
     """Retries after the first attempt (0 disables them); one loop, never multiplied."""
     streaming: bool = False
@@ -160,6 +174,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
             "allow_undocumented_parts",
             "http_client",
             "http_async_client",
+            *TUNABLES,
         }
     )
     _config: ClientConfig | None = PrivateAttr(default=None)
@@ -172,6 +187,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
         API key included.
         """
         _refuse_unknown(type(self), kwargs)
+        kwargs = fold_max_tokens(kwargs)
         try:
             super().__init__(**kwargs)
         except ValidationError as exc:
@@ -211,6 +227,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
             check_model_rules=self.check_model_rules,
             allow_undocumented_parts=self.allow_undocumented_parts,
             stream_usage=self.stream_usage,
+            tunables={name: getattr(self, name) for name in TUNABLES},
         )
 
     def _resolve_model_profile(self) -> ModelProfile | None:

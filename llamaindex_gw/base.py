@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Sequence
 from contextlib import closing
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -45,8 +45,10 @@ from gw_core.config import ClientConfig, RouteOwner, without_inputs
 from gw_core.errors import GatewayInputError
 from gw_core.limits import estimate_tokens
 from gw_core.retry import RetryPolicy
+from gw_core.settings import TUNABLES
 from gw_core.transport import Gateway
 from gw_core.wire import prepare
+from gw_core.wire.prepare import fold_max_tokens
 
 from ._messages import to_wire_messages
 from ._responses import chat_to_completion, completion_to_chat_response, stream_chunk_response
@@ -155,6 +157,24 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
     stream_chunk_timeout: float | None = Field(
         default=None, description="Longest silence tolerated inside a stream, in seconds."
     )
+    stream_timeout: float | None = Field(
+        default=None, description="Optional deadline for a whole stream, in seconds."
+    )
+    max_response_bytes: int | None = Field(
+        default=None, description="Cap on a non-streaming body (default 64 MiB)."
+    )
+    max_error_body_bytes: int | None = Field(
+        default=None, description="How much of an error body is read (default 64 KiB)."
+    )
+    max_event_bytes: int | None = Field(
+        default=None, description="Cap on one stream event (default 16 MiB)."
+    )
+    max_stream_bytes: int | None = Field(
+        default=None, description="Cap on a whole stream (default 256 MiB)."
+    )
+    async_http: Literal["aiohttp", "sdk"] | None = Field(
+        default=None, description="Async HTTP library: aiohttp (default) or the SDK's httpx."
+    )
     max_retries: int = Field(default=2, ge=0, description="Retries after the first attempt.")
     pools: list[str] | None = Field(
         default=None,
@@ -223,6 +243,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
             "check_model_rules",
             "allow_undocumented_parts",
             "http_client",
+            *TUNABLES,
             "http_async_client",
         }
     )
@@ -237,6 +258,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         **kwargs: Any,
     ) -> None:
         explicit_retries = "max_retries" in kwargs
+        kwargs = fold_max_tokens(kwargs)
         try:
             super().__init__(model=model, **kwargs)
         except ValidationError as exc:
@@ -290,6 +312,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
             check_model_rules=self.check_model_rules,
             allow_undocumented_parts=self.allow_undocumented_parts,
             stream_usage=self.stream_usage,
+            tunables={name: getattr(self, name) for name in TUNABLES},
         )
 
     @property

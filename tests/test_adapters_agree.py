@@ -9,12 +9,13 @@ import pytest
 from langchain_core.messages import HumanMessage
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, VideoBlock
 
-from gw_core.errors import CapabilityError
+from gw_core.errors import CapabilityError, GatewayInputError, ParameterError
 from gw_emulator import GatewayEmulator, ScriptedReply
 from langchain_gw import ChatGateway
 from llamaindex_gw import GatewayLLM
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL = "http://127.0.0.1:9"  # never called: these tests fail or pass before any request
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 20
 VIDEOS = {
     "inline": (
@@ -78,3 +79,71 @@ def test_no_adapter_module_assembles_streams_or_spells_usage_itself() -> None:
             source = path.read_text()
             for core_only in ('"prompt_tokens"', "new_tool_call_id", "merge_extra_content"):
                 assert core_only not in source, (path.name, core_only)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "sent"),
+    [
+        ({"max_tokens": 10}, 10),
+        ({"max_completion_tokens": 20}, 20),
+        ({"max_tokens": 15, "max_completion_tokens": 15}, 15),
+    ],
+)
+def test_both_constructors_take_either_spelling_of_the_output_limit(
+    arguments: dict[str, int], sent: int, gateway_emulator: GatewayEmulator
+) -> None:
+    where = {"api_key": gateway_emulator.api_key, "base_url": gateway_emulator.base_url}
+    ChatGateway(model="gpt-5.4", **where, **arguments).invoke("Hi")
+    GatewayLLM(model="gpt-5.4", **where, **arguments).complete("Hi")
+    bodies = [request.body for request in gateway_emulator.requests]
+    assert [body["max_completion_tokens"] for body in bodies] == [sent, sent]
+    assert all("max_tokens" not in body for body in bodies)
+
+
+def test_both_constructors_refuse_two_output_limits_that_disagree_alike() -> None:
+    arguments = {
+        "api_key": "k-test",
+        "base_url": LOCAL,
+        "max_tokens": 10,
+        "max_completion_tokens": 20,
+    }
+    with pytest.raises(ParameterError) as from_langchain:
+        ChatGateway(model="gpt-5.4", **arguments)
+    with pytest.raises(ParameterError) as from_llamaindex:
+        GatewayLLM(model="gpt-5.4", **arguments)
+    assert str(from_langchain.value) == str(from_llamaindex.value)
+    assert "set only one of them" in str(from_langchain.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "attribute"),
+    [
+        ("max_response_bytes", 4096, 4096),
+        ("max_error_body_bytes", 512, 512),
+        ("max_event_bytes", 2048, 2048),
+        ("max_stream_bytes", 8192, 8192),
+        ("stream_timeout", 30, 30.0),
+        ("async_http", "sdk", "sdk"),
+    ],
+)
+def test_both_adapters_carry_the_caps_and_deadlines_into_their_settings(
+    name: str, value: object, attribute: object
+) -> None:
+    for model in (
+        ChatGateway(model="gpt-5.4", api_key="k-test", base_url=LOCAL, **{name: value}),
+        GatewayLLM(model="gpt-5.4", api_key="k-test", base_url=LOCAL, **{name: value}),
+    ):
+        assert getattr(model.gateway.settings, name) == attribute
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("max_response_bytes", 0), ("max_stream_bytes", -1), ("stream_timeout", 0)],
+)
+def test_both_adapters_refuse_a_cap_that_is_not_positive_alike(name: str, value: int) -> None:
+    with pytest.raises(GatewayInputError) as from_langchain:
+        ChatGateway(model="gpt-5.4", api_key="k-test", base_url=LOCAL, **{name: value})
+    with pytest.raises(GatewayInputError) as from_llamaindex:
+        GatewayLLM(model="gpt-5.4", api_key="k-test", base_url=LOCAL, **{name: value})
+    assert str(from_langchain.value) == str(from_llamaindex.value)
+    assert name in str(from_langchain.value)

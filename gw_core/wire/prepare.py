@@ -28,7 +28,7 @@ from .content import validate_messages
 from .params import build_body
 from .tools import normalize_tool_choice, validate_tools
 
-__all__ = ["merge_params", "prepare"]
+__all__ = ["fold_max_tokens", "merge_params", "prepare"]
 
 
 def _layer(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,6 +44,21 @@ def _layer(values: Mapping[str, Any]) -> dict[str, Any]:
             )
         layer["max_completion_tokens"] = max_tokens
     return layer
+
+
+def fold_max_tokens(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments with ``max_tokens`` folded into ``max_completion_tokens``.
+
+    The same rule as a call's parameters (:func:`merge_params`), so both adapters treat
+    ``Model(max_tokens=10, max_completion_tokens=20)`` alike: a ``ParameterError``.
+    """
+    if "max_tokens" not in arguments or "max_completion_tokens" not in arguments:
+        return arguments
+    folded = dict(arguments)
+    limit = {"max_tokens": folded.pop("max_tokens")}
+    limit["max_completion_tokens"] = folded.pop("max_completion_tokens")
+    folded["max_completion_tokens"] = _layer(limit).get("max_completion_tokens")
+    return folded
 
 
 def merge_params(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
