@@ -76,14 +76,23 @@ def run_emulator(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port must be between 0 and 65535, not {args.port}")
+    log = logging.getLogger("gw_emulator")
+    handler: logging.Handler | None = None
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        log = logging.getLogger("gw_emulator")
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     try:
-        emulator = GatewayEmulator(
+        return _serve_emulator(GatewayEmulator, args)
+    finally:  # called in-process (tests, notebooks), a handler must not outlive the call
+        if handler is not None:
+            log.removeHandler(handler)
+
+
+def _serve_emulator(emulator_class: Any, args: argparse.Namespace) -> int:
+    try:
+        emulator = emulator_class(
             api_key=args.key, host=args.host, port=args.port, base_path=args.base_path
         ).start()
     except (RuntimeError, ValueError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -102,6 +103,16 @@ def test_a_base_path_that_cannot_be_served_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.startswith("gw emulator: could not start the emulator: base_path must start with")
     assert err.count("\n") == 1
+
+
+def test_an_emulator_that_fails_to_start_leaves_no_log_handler_behind(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = logging.getLogger("gw_emulator")
+    before = list(log.handlers)
+    assert cli.main(["emulator", "--base-path", "gw_llm_power"]) == 1  # not --quiet
+    assert log.handlers == before
+    assert capsys.readouterr().err.startswith("gw emulator: could not start the emulator")
 
 
 def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
