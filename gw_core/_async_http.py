@@ -210,12 +210,24 @@ def _httpx_class_for(exc: BaseException, httpx: Any) -> type[BaseException] | No
 
 
 def _remapped(exc: BaseException, httpx: Any) -> BaseException | None:
-    """``exc`` as the class httpx would have raised, or None when it already is."""
+    """``exc`` as the class httpx would have raised, or None when it already is.
+
+    Its cause is the aiohttp failure; it is raised outside the ``except`` block (see
+    :func:`_without_context`), so the misnamed original is not left in its chain, where
+    the failure description (gw_core.failures) would read it as a timeout.
+    """
     cause = exc.__cause__
     cls = None if cause is None else _httpx_class_for(cause, httpx)
     if cls is None or type(exc) is cls:
         return None
-    return cls(str(exc))
+    new: BaseException = cls(str(exc))
+    new.__cause__ = cause
+    return new
+
+
+def _without_context(exc: BaseException) -> BaseException:
+    exc.__context__ = None
+    return exc
 
 
 @cache
@@ -237,7 +249,9 @@ def _remapping_transport() -> type[Any]:
                 new = _remapped(exc, httpx)
                 if new is None:
                     raise
-                raise new from exc.__cause__
+            else:
+                return
+            raise _without_context(new)
 
         async def aclose(self) -> None:
             await self._inner.aclose()
@@ -253,9 +267,10 @@ def _remapping_transport() -> type[Any]:
                 new = _remapped(exc, httpx)
                 if new is None:
                     raise
-                raise new from exc.__cause__
-            response.stream = Body(response.stream)
-            return response
+            else:
+                response.stream = Body(response.stream)
+                return response
+            raise _without_context(new)
 
         async def aclose(self) -> None:
             await self.inner.aclose()
