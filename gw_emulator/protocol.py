@@ -36,6 +36,9 @@ logger = logging.getLogger("gw_emulator")
 
 _DONE = b"data: [DONE]\n\n"
 _KEEPALIVE = b": keep-alive\n\n"
+#: Stream ends whose body completes but whose connection then closes (an error event,
+#: Quirks.omit_done): the head says ``connection: close`` so no client pools it.
+_CLOSES_AFTER_BODY = frozenset({"error", "close"})
 _MALFORMED = b"data: {not json\n\n"
 _STREAM_FAULTS = frozenset({"cut", "error_event", "malformed", "stall"})
 
@@ -285,8 +288,10 @@ class Connection(asyncio.Protocol):
     def _send_stream_now(self, answer: Answer, keep_alive: bool) -> None:
         steps = self._stream_plan(answer)
         data = b"".join(payload for kind, payload in steps if kind == "send")
-        out = self._head(answer, keep_alive, None)
         how = steps[-1][1]
+        # A body that ends cleanly but closes the connection says so in its head, so a
+        # client never pools a connection that is about to close (a stale-socket race).
+        out = self._head(answer, keep_alive and how not in _CLOSES_AFTER_BODY, None)
         if how == "done":
             data += _DONE
         if data:
@@ -312,10 +317,12 @@ class Connection(asyncio.Protocol):
             else:
                 self._send_plain_now(answer, keep_alive)
             return
+        plan = self._stream_plan(answer)
+        keep_alive = keep_alive and plan[-1][1] not in _CLOSES_AFTER_BODY  # announced
         self._write(self._head(answer, keep_alive, None))
         delay = self.state.chunk_delay
         first = True
-        for kind, payload in self._stream_plan(answer):
+        for kind, payload in plan:
             if kind == "sleep":
                 await asyncio.sleep(payload)
             elif kind == "send":
