@@ -16,22 +16,71 @@ HTTP client cannot be pickled: that client's connections belong to this process.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar, cast
 
-from pydantic import SecretStr, ValidationError
+from pydantic import ConfigDict, SecretStr, ValidationError
 
 from gw_core.catalog import parse
 from gw_core.client import check_http_client
 from gw_core.errors import GatewayInputError
 from gw_core.retry import RetryPolicy
-from gw_core.settings import Settings
+from gw_core.settings import TUNABLES, Settings
 from gw_core.transport import Gateway
 
-__all__ = ["ClientConfig", "RouteOwner", "without_inputs"]
+__all__ = [
+    "PARAM_FIELDS",
+    "QUIET_ERRORS",
+    "ROUTE_FIELDS",
+    "ClientConfig",
+    "RouteOwner",
+    "validated",
+    "without_inputs",
+]
 
 _Owner = TypeVar("_Owner", bound="RouteOwner")
+_T = TypeVar("_T")
+
+#: The request parameters both adapters hold as typed fields under these names and
+#: forward to the wire only when set. A parameter added here is added to both adapters
+#: (``tests/test_adapters_agree.py`` fails until each has the field).
+PARAM_FIELDS = (
+    "temperature",
+    "top_p",
+    "max_completion_tokens",
+    "stop",
+    "reasoning_effort",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+)
+
+#: The adapter fields a route is built from (read by :meth:`RouteOwner._build_config`):
+#: assigning one of them rebuilds the configuration.
+ROUTE_FIELDS = frozenset(
+    {
+        "model",
+        "api_key",
+        "base_url",
+        "timeout",
+        "stream_chunk_timeout",
+        "max_retries",
+        "pools",
+        "default_headers",
+        "stream_usage",
+        "check_model_rules",
+        "allow_undocumented_parts",
+        "http_client",
+        "http_async_client",
+        *TUNABLES,
+    }
+)
+
+#: pydantic settings both adapters' models use: validation errors name fields as
+#: documented (not by alias) and never repeat input values (a missing-field error's input
+#: is every argument, the key included).
+QUIET_ERRORS = ConfigDict(hide_input_in_errors=True, loc_by_alias=False)
 
 
 def without_inputs(exc: ValidationError) -> ValueError:
@@ -52,6 +101,19 @@ def without_inputs(exc: ValidationError) -> ValueError:
     except Exception:  # an error type pydantic cannot rebuild: say the same in plain words
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         return GatewayInputError(f"invalid {exc.title} arguments: " + "; ".join(lines))
+
+
+def validated(call: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    """``call(*args, **kwargs)`` with a ``ValidationError`` raised as :func:`without_inputs`.
+
+    Raised after the ``except`` block on purpose: raised inside it, the error would chain
+    the original, whose inputs hold the key.
+    """
+    try:
+        return call(*args, **kwargs)
+    except ValidationError as exc:
+        error = without_inputs(exc)
+    raise error
 
 
 @dataclass(frozen=True)
@@ -177,17 +239,23 @@ def _refuse_user_clients(owner: object) -> None:
 class RouteOwner:
     """Mixin for an adapter's pydantic model: its configuration follows its fields.
 
-    A subclass lists the fields its configuration reads in ``route_fields``, stores the
-    configuration in a private ``_config`` and builds it in ``_build_config``. Assigning
-    one of those fields, or ``model_copy(update=...)``, builds a new configuration at once
-    (so a bad value fails there); a model built without ``__init__`` builds it on first use.
+    A subclass lists the fields its configuration reads in ``route_fields``
+    (:data:`ROUTE_FIELDS`, plus ``retry_policy`` where it has one) and stores the
+    configuration in a private ``_config``. Assigning one of those fields, or
+    ``model_copy(update=...)``, builds a new configuration at once (so a bad value fails
+    there); a model built without ``__init__`` builds it on first use.
     """
 
-    route_fields: ClassVar[frozenset[str]] = frozenset()
+    route_fields: ClassVar[frozenset[str]] = ROUTE_FIELDS
     _config: ClientConfig | None
 
     def _build_config(self) -> ClientConfig:
-        raise NotImplementedError
+        """The configuration from the ``route_fields``, read by name: a field listed
+        there is one the configuration reads, and no other field is."""
+        values = {name: getattr(self, name) for name in self.route_fields}
+        tunables = {name: values.pop(name) for name in TUNABLES}
+        policy = values.pop("retry_policy", None)
+        return ClientConfig.resolve(policy=policy, tunables=tunables, **values)
 
     @property
     def client_config(self) -> ClientConfig:
@@ -237,14 +305,7 @@ class RouteOwner:
         owner = cast(Any, self)
         descriptor = getattr(type(self), name, None)
         if name in type(owner).model_fields:
-            try:
-                owner.__pydantic_validator__.validate_assignment(self, name, value)
-            except ValidationError as exc:
-                error: ValueError | None = without_inputs(exc)
-            else:
-                error = None
-            if error is not None:  # raised here, not in the except: no chained original
-                raise error
+            validated(owner.__pydantic_validator__.validate_assignment, self, name, value)
         elif isinstance(descriptor, property) and descriptor.fset is not None:
             descriptor.fset(self, value)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -21,12 +21,11 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from gw_core.catalog import Family, ModelSpec, parse
-from gw_core.config import ClientConfig, RouteOwner, without_inputs
+from gw_core.config import PARAM_FIELDS, QUIET_ERRORS, ClientConfig, RouteOwner, validated
 from gw_core.errors import GatewayInputError
-from gw_core.settings import TUNABLES
 from gw_core.tokens import count_tokens
 from gw_core.transport import Completion
 from gw_core.wire import Usage, prepare
@@ -51,17 +50,6 @@ _blocks.register(PROVIDER)
 
 # Call-time kwargs that steer the call rather than go into the request body.
 _CONTROL_KWARGS = ("ls_structured_output_format", "structured_output_format", "stream")
-# Request parameters held in typed fields, sent only when set.
-_PARAM_FIELDS = (
-    "temperature",
-    "top_p",
-    "max_completion_tokens",
-    "stop",
-    "reasoning_effort",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-)
 
 
 class ChatGateway(RouteOwner, BaseChatModel):
@@ -93,14 +81,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
     ``ValueError`` before any request.
     """
 
-    # Validation errors name fields as documented (``model``, not its alias) and never
-    # repeat input values: the input of a missing-field error is every argument, key included.
-    model_config = ConfigDict(
-        populate_by_name=True,
-        protected_namespaces=(),
-        hide_input_in_errors=True,
-        loc_by_alias=False,
-    )
+    model_config = ConfigDict(**QUIET_ERRORS, populate_by_name=True, protected_namespaces=())
 
     model: str = Field(alias="model_name")
     """Gateway model id, pool suffix included (``gpt-5.4``, ``claude-opus-4-7-hc``, ...)."""
@@ -159,24 +140,6 @@ class ChatGateway(RouteOwner, BaseChatModel):
     http_async_client: Any | None = Field(default=None, exclude=True)
     """Your own async HTTP client (``httpx.AsyncClient`` / ``httpx2.AsyncClient``)."""
 
-    route_fields: ClassVar[frozenset[str]] = frozenset(
-        {
-            "model",
-            "api_key",
-            "base_url",
-            "timeout",
-            "stream_chunk_timeout",
-            "max_retries",
-            "pools",
-            "default_headers",
-            "stream_usage",
-            "check_model_rules",
-            "allow_undocumented_parts",
-            "http_client",
-            "http_async_client",
-            *TUNABLES,
-        }
-    )
     _config: ClientConfig | None = PrivateAttr(default=None)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -188,14 +151,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
         """
         _refuse_unknown(type(self), kwargs)
         kwargs = fold_max_tokens(kwargs)
-        try:
-            super().__init__(**kwargs)
-        except ValidationError as exc:
-            error: ValueError | None = without_inputs(exc)
-        else:
-            error = None
-        if error is not None:  # raised here, not in the except: no chained original
-            raise error
+        validated(super().__init__, **kwargs)
         self._check_model_kwargs()
         self._config = self._build_config()
 
@@ -211,24 +167,6 @@ class ChatGateway(RouteOwner, BaseChatModel):
         reserved = sorted(set(self.model_kwargs) & {"messages", "stream"})
         if reserved:
             raise GatewayInputError(f"model_kwargs may not set {', '.join(reserved)}")
-
-    def _build_config(self) -> ClientConfig:
-        return ClientConfig.resolve(
-            model=self.model,
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            stream_chunk_timeout=self.stream_chunk_timeout,
-            default_headers=self.default_headers,
-            max_retries=self.max_retries,
-            pools=self.pools,
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
-            check_model_rules=self.check_model_rules,
-            allow_undocumented_parts=self.allow_undocumented_parts,
-            stream_usage=self.stream_usage,
-            tunables={name: getattr(self, name) for name in TUNABLES},
-        )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         return model_profile(self.model)
@@ -254,7 +192,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
     @property
     def _default_params(self) -> dict[str, Any]:
         """The request parameters this instance sends (only the ones set)."""
-        params = {key: getattr(self, key) for key in _PARAM_FIELDS}
+        params = {key: getattr(self, key) for key in PARAM_FIELDS}
         params = {key: value for key, value in params.items() if value is not None}
         return {**self.model_kwargs, **params}
 
@@ -318,7 +256,7 @@ class ChatGateway(RouteOwner, BaseChatModel):
         stream_usage = kwargs.pop("stream_usage", None)
         for key in _CONTROL_KWARGS:
             kwargs.pop(key, None)
-        fields = {key: getattr(self, key) for key in _PARAM_FIELDS}
+        fields = {key: getattr(self, key) for key in PARAM_FIELDS}
         body = prepare(
             spec,
             to_wire_messages(messages, spec),

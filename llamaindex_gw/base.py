@@ -35,17 +35,22 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    ValidationError,
     field_validator,
 )
 
 from gw_core import catalog
 from gw_core.catalog import ModelSpec
-from gw_core.config import ClientConfig, RouteOwner, without_inputs
+from gw_core.config import (
+    PARAM_FIELDS,
+    QUIET_ERRORS,
+    ROUTE_FIELDS,
+    ClientConfig,
+    RouteOwner,
+    validated,
+)
 from gw_core.errors import GatewayInputError
 from gw_core.limits import estimate_tokens
 from gw_core.retry import RetryPolicy
-from gw_core.settings import TUNABLES
 from gw_core.transport import Gateway
 from gw_core.wire import prepare
 from gw_core.wire.prepare import fold_max_tokens
@@ -64,20 +69,9 @@ __all__ = ["DEFAULT_MODEL", "GatewayLLM"]
 DEFAULT_MODEL = "gpt-5.4"
 
 _TOOL_MODES = (PydanticProgramMode.DEFAULT, PydanticProgramMode.FUNCTION)
-# Request parameters held in typed fields (the same as ChatGateway's), sent only when set.
-_PARAM_FIELDS = (
-    "temperature",
-    "top_p",
-    "max_completion_tokens",
-    "stop",
-    "reasoning_effort",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "logprobs",
-    "top_logprobs",
-    "extra_body",
-)
+# Request parameters held in typed fields, sent only when set: ChatGateway's (the core's
+# one list), then the ones only GatewayLLM types (ChatGateway takes them in model_kwargs).
+_PARAM_FIELDS = (*PARAM_FIELDS, "logprobs", "top_logprobs", "extra_body")
 
 
 def _as_secret(value: str | SecretStr | None) -> SecretStr | None:
@@ -104,14 +98,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
     ``check_model_rules=False`` to send values the rules would refuse.
     """
 
-    # Validation errors name fields, never repeat input values (an unknown argument's
-    # value may be the key).
-    model_config = ConfigDict(
-        extra="forbid",
-        arbitrary_types_allowed=True,
-        hide_input_in_errors=True,
-        loc_by_alias=False,
-    )
+    model_config = ConfigDict(**QUIET_ERRORS, extra="forbid", arbitrary_types_allowed=True)
 
     model: str = Field(
         default=DEFAULT_MODEL,
@@ -228,25 +215,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         description="Your own async HTTP client (httpx.AsyncClient / httpx2.AsyncClient).",
     )
 
-    route_fields: ClassVar[frozenset[str]] = frozenset(
-        {
-            "model",
-            "api_key",
-            "base_url",
-            "timeout",
-            "stream_chunk_timeout",
-            "max_retries",
-            "retry_policy",
-            "pools",
-            "default_headers",
-            "stream_usage",
-            "check_model_rules",
-            "allow_undocumented_parts",
-            "http_client",
-            *TUNABLES,
-            "http_async_client",
-        }
-    )
+    route_fields: ClassVar[frozenset[str]] = ROUTE_FIELDS | {"retry_policy"}
     _config: ClientConfig | None = PrivateAttr(default=None)
     _api_key: SecretStr | None = PrivateAttr(default=None)
 
@@ -259,14 +228,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
     ) -> None:
         explicit_retries = "max_retries" in kwargs
         kwargs = fold_max_tokens(kwargs)
-        try:
-            super().__init__(model=model, **kwargs)
-        except ValidationError as exc:
-            error: ValueError | None = without_inputs(exc)
-        else:
-            error = None
-        if error is not None:  # raised here, not in the except: no chained original
-            raise error
+        validated(super().__init__, model=model, **kwargs)
         if isinstance(self.retry_policy, RetryPolicy) and not explicit_retries:
             self.max_retries = self.retry_policy.max_retries
         self._api_key = _as_secret(api_key)
@@ -295,25 +257,6 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         return "GatewayLLM"
 
     # -- configuration ------------------------------------------------------------------
-
-    def _build_config(self) -> ClientConfig:
-        return ClientConfig.resolve(
-            model=self.model,
-            api_key=self._api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            stream_chunk_timeout=self.stream_chunk_timeout,
-            default_headers=self.default_headers,
-            max_retries=self.max_retries,
-            policy=self.retry_policy,
-            pools=self.pools,
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
-            check_model_rules=self.check_model_rules,
-            allow_undocumented_parts=self.allow_undocumented_parts,
-            stream_usage=self.stream_usage,
-            tunables={name: getattr(self, name) for name in TUNABLES},
-        )
 
     @property
     def api_key(self) -> SecretStr | None:
