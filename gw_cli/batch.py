@@ -16,6 +16,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from gw_cli.options import add_command, add_progress_flag
+
 if TYPE_CHECKING:  # the engine loads when the command runs, so `gw --help` stays fast
     from gw_core.batch import BatchConfig, BatchSummary, RowOutcome
 
@@ -26,8 +28,10 @@ _PLAIN_EVERY = 5.0
 
 
 def register_batch(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "batch",
+        run_batch_command,
         help="run an OpenAI Batch API .jsonl file through the gateway (resumable)",
         description=(
             "Send every row of an OpenAI Batch API input file (custom_id, method, url "
@@ -50,8 +54,7 @@ def register_batch(subparsers: Any) -> None:
     parser.add_argument("--engine", choices=("local", "ray"), default="local")
     parser.add_argument("--workers", type=int, default=2, help="Ray workers (--engine ray)")
     parser.add_argument("--retry-failed", action="store_true", help="send failed rows again")
-    parser.add_argument("--no-progress", action="store_true", help="no progress output")
-    parser.set_defaults(handler=run_batch_command)
+    add_progress_flag(parser)
 
 
 class Progress:

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from gw_cli.batch import register_batch
+from gw_cli.options import add_command, add_emulator_flag, add_progress_flag, gateway_settings
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -45,8 +46,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def register_emulator(subparsers: SubParsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "emulator",
+        run_emulator,
         help="run the gateway emulator on loopback (for tests and offline demos)",
         description=(
             "Serve the gateway contract on HTTP: POST {base}/v1/chat/completions and "
@@ -68,7 +71,6 @@ def register_emulator(subparsers: SubParsers) -> None:
         default="",
         help="serve under this path only, as the gateway does (e.g. /gw_llm_power); default none",
     )
-    parser.set_defaults(handler=run_emulator)
 
 
 def run_emulator(args: argparse.Namespace) -> int:
@@ -126,8 +128,10 @@ _POOLS_NOTE = (
 
 
 def register_models(subparsers: SubParsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "models",
+        run_models,
         help="list the models: family, pools, image/video input, context window",
         description=(
             "Print the gateway's model catalog, one row per base model: its family, the "
@@ -140,7 +144,6 @@ def register_models(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--ids", action="store_true", help="print every model id, one per line (for scripts)"
     )
-    parser.set_defaults(handler=run_models)
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -180,8 +183,10 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def register_chat(subparsers: SubParsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "chat",
+        run_chat,
         help="send one prompt (with images or video) and print the answer",
         description=(
             "Send one prompt and print the answer on stdout; the model and pool that\n"
@@ -195,7 +200,6 @@ def register_chat(subparsers: SubParsers) -> None:
             '  gw chat "Summarise the clip." --model gemini-2.5-pro --video clip.mp4\n'
             '  gw chat "Hello" --model gpt-5.4 --emulator'
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("prompt", help="the question or instruction")
     parser.add_argument("--model", required=True, help="a model id such as gpt-5.4 (gw models)")
@@ -220,10 +224,7 @@ def register_chat(subparsers: SubParsers) -> None:
         action="store_true",
         help="send values the model's known upstream rules would refuse",
     )
-    parser.add_argument(
-        "--emulator", action="store_true", help="answer from an embedded emulator (offline)"
-    )
-    parser.set_defaults(handler=run_chat)
+    add_emulator_flag(parser)
 
 
 def _attachment(path_name: str, kind: str) -> dict[str, Any]:
@@ -261,7 +262,6 @@ def _chat_messages(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def run_chat(args: argparse.Namespace) -> int:
     from gw_core.catalog import parse
-    from gw_core.settings import Settings
     from gw_core.transport import Gateway
     from gw_core.wire import build_body, validate_messages
 
@@ -275,14 +275,7 @@ def run_chat(args: argparse.Namespace) -> int:
         body = build_body(
             spec, messages, params, stream=args.stream, check_model_rules=not args.no_model_rules
         )
-        if args.emulator:
-            from gw_emulator import GatewayEmulator
-
-            emulator = stack.enter_context(GatewayEmulator())
-            settings = Settings.resolve(api_key=emulator.api_key, base_url=emulator.base_url)
-        else:
-            settings = Settings.resolve()
-        gateway = Gateway(settings)
+        gateway = Gateway(stack.enter_context(gateway_settings(args.emulator)))
         if args.stream:
             stream = stack.enter_context(gateway.stream(body, spec))
             started = False
@@ -314,8 +307,10 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def register_demo(subparsers: SubParsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "demo",
+        run_demo_command,
         help="run the RAG demo: this project's docs answered by LangChain and LlamaIndex",
         description=(
             "Index this project's docs/ with BM25 (offline), then answer three questions "
@@ -340,8 +335,7 @@ def register_demo(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--top-k", type=int, default=4, metavar="K", help="excerpts per question (default 4)"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=run_demo_command)
+    add_progress_flag(parser)
 
 
 def run_demo_command(args: argparse.Namespace) -> int:

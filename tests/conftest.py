@@ -8,8 +8,10 @@ from collections.abc import Iterator
 import openai
 import pytest
 
+from gw_cli import main as gw_cli
 from gw_core import client as gw_client
 from gw_core import settings as gw_settings
+from gw_emulator import GatewayEmulator
 
 #: Planted in tests that check the key never leaks; any sighting is a failure.
 CANARY_KEY = "sk-gw-CANARY-7f3a9c1e5b2d4f60a8e1"
@@ -35,6 +37,22 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture
 def canary_key() -> str:
     return CANARY_KEY
+
+
+@pytest.fixture
+def canary_gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[GatewayEmulator]:
+    """An emulator whose key is the canary, with GW_* pointing at it (for the gw command)."""
+    with GatewayEmulator(api_key=CANARY_KEY) as emulator:
+        monkeypatch.setenv("GW_API_KEY", CANARY_KEY)
+        monkeypatch.setenv("GW_BASE_URL", emulator.base_url)
+        yield emulator
+
+
+def run_gw(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``gw ARGV`` in this process: its exit status, stdout and stderr."""
+    code = gw_cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import struct
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from gw_cli import main as cli
 from gw_core.catalog import BASES, all_ids
 from gw_emulator import Fault, GatewayEmulator
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, run_gw
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,26 +37,11 @@ def _png(width: int = 2, height: int = 2) -> bytes:
     )
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def canary_gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[GatewayEmulator]:
-    """A gateway whose key is the canary, with GW_* pointing at it."""
-    with GatewayEmulator(api_key=CANARY_KEY) as emulator:
-        monkeypatch.setenv("GW_API_KEY", CANARY_KEY)
-        monkeypatch.setenv("GW_BASE_URL", emulator.base_url)
-        yield emulator
-
-
 # -- gw models ---------------------------------------------------------------------------------
 
 
 def test_models_prints_one_row_per_base_with_its_facts(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "models")
+    code, out, err = run_gw(capsys, "models")
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].split() == ["BASE", "FAMILY", "POOLS", "INPUT", "CONTEXT", "MAX", "OUTPUT"]
@@ -73,11 +57,11 @@ def test_models_prints_one_row_per_base_with_its_facts(capsys: pytest.CaptureFix
 
 
 def test_models_ids_and_family_filter(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "models", "--ids")
+    code, out, _ = run_gw(capsys, "models", "--ids")
     assert code == 0 and out.split() == all_ids()
-    code, out, _ = _run(capsys, "models", "--ids", "--family", "claude")
+    code, out, _ = run_gw(capsys, "models", "--ids", "--family", "claude")
     assert code == 0 and out.split() == [i for i in all_ids() if i.startswith("claude")]
-    code, out, _ = _run(capsys, "models", "--family", "gemini")
+    code, out, _ = run_gw(capsys, "models", "--family", "gemini")
     table = out.split("\n\n")[0].splitlines()[1:]
     assert [row.split()[0] for row in table] == [
         b.name for b in BASES if b.family.value == "gemini"
@@ -89,7 +73,7 @@ def test_models_ids_and_family_filter(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_chat_on_the_embedded_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     prompt = "Retries use one tenacity loop. Cats sleep. How do retries work?"
-    code, out, err = _run(capsys, "chat", prompt, "--model", "claude-sonnet-4-6", "--emulator")
+    code, out, err = run_gw(capsys, "chat", prompt, "--model", "claude-sonnet-4-6", "--emulator")
     assert code == 0
     assert out == "Retries use one tenacity loop.\n"
     assert err.startswith("[claude-sonnet-4-6 (pool standard) · ")
@@ -100,7 +84,7 @@ def test_chat_streams_through_the_gateway_in_env(
     canary_gateway: GatewayEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     prompt = "Streams arrive in chunks of a few words each. What do streams arrive in?"
-    code, out, err = _run(capsys, "chat", prompt, "--model", "gemini-3-flash-preview", "--stream")
+    code, out, err = run_gw(capsys, "chat", prompt, "--model", "gemini-3-flash-preview", "--stream")
     assert code == 0, err
     assert out == "Streams arrive in chunks of a few words each.\n"
     (request,) = canary_gateway.requests
@@ -116,7 +100,7 @@ def test_chat_sends_images_and_video_as_content_parts(
     image.write_bytes(_png())
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
-    code, out, err = _run(
+    code, out, err = run_gw(
         capsys, "chat", "What is shown?", "--model", "gemini-2.5-pro",
         "--image", str(image), "--video", str(video), "--system", "Be brief.",
     )  # fmt: skip
@@ -133,7 +117,7 @@ def test_chat_sends_images_and_video_as_content_parts(
 def test_chat_parameters_are_sent_only_when_given(
     canary_gateway: GatewayEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = _run(
+    code, _, err = run_gw(
         capsys, "chat", "Say a long thing about tokens and limits.", "--model", "gpt-5.4",
         "--temperature", "0.3", "--max-tokens", "3",
     )  # fmt: skip
@@ -169,7 +153,7 @@ def test_chat_errors_are_one_line(
         "notes": str(tmp_path / "notes.txt"),
     }
     argv = [arg.format(**paths) for arg in argv]
-    code, out, err = _run(capsys, "chat", "Hello?", *argv)
+    code, out, err = run_gw(capsys, "chat", "Hello?", *argv)
     assert code == 1
     assert out == ""
     assert err.startswith("gw chat: ") and err.count("\n") == 1, err
@@ -182,13 +166,13 @@ def test_chat_never_prints_the_key_on_gateway_errors(
     # A gateway that echoes the key back in its error message (OpenAI-style 401s do).
     message = f"Incorrect API key provided: {CANARY_KEY}"
     canary_gateway.inject(Fault.status(401, message=message))
-    code, out, err = _run(capsys, "chat", "Hello?", "--model", "gpt-5.4")
+    code, out, err = run_gw(capsys, "chat", "Hello?", "--model", "gpt-5.4")
     assert code == 1
     assert err == (
         "gw chat: 401 AuthenticationError: Incorrect API key provided: *** | model=gpt-5.4\n"
     )
     canary_gateway.inject(Fault.cut(after_chunks=1, done=True))  # [DONE], no finish_reason
-    code, out, err = _run(
+    code, out, err = run_gw(
         capsys, "chat", "Tell me of streams. Why?", "--model", "gpt-5.4", "--stream"
     )
     assert code == 1
@@ -205,7 +189,7 @@ def test_chat_with_a_wrong_key_says_so_without_showing_it(
 ) -> None:
     monkeypatch.setenv("GW_API_KEY", CANARY_KEY)  # not the emulator's key
     monkeypatch.setenv("GW_BASE_URL", gateway_emulator.base_url)
-    code, out, err = _run(capsys, "chat", "Hello?", "--model", "gpt-5.4", "--stream")
+    code, out, err = run_gw(capsys, "chat", "Hello?", "--model", "gpt-5.4", "--stream")
     assert code == 1 and out == ""
     assert err.startswith("gw chat: 401 AuthenticationError: ")
     assert CANARY_KEY not in err
@@ -218,7 +202,7 @@ def test_chat_warns_in_one_line_on_plain_http_to_a_remote_host(
     monkeypatch.setenv("GW_API_KEY", CANARY_KEY)
     monkeypatch.setenv("GW_BASE_URL", "http://gw.invalid/gw_llm_power")
     monkeypatch.setenv("GW_REQUIRE_HTTPS", "1")
-    code, _, err = _run(capsys, "chat", "Hello?", "--model", "gpt-5.4")
+    code, _, err = run_gw(capsys, "chat", "Hello?", "--model", "gpt-5.4")
     assert code == 1
     assert err.startswith("gw chat: GW_REQUIRE_HTTPS=1 refuses plain http:// to gw.invalid")
     assert err.count("\n") == 1 and CANARY_KEY not in err
@@ -237,7 +221,7 @@ def test_usage_errors_are_one_line_too(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_demo_subcommand_answers_on_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     question = "Which models accept video input?"
-    code, out, err = _run(capsys, "demo", "--question", question, "--no-progress", "--top-k", "2")
+    code, out, err = run_gw(capsys, "demo", "--question", question, "--no-progress", "--top-k", "2")
     assert code == 0, err
     assert "Running on the embedded gateway emulator" in out
     assert out.count(f"Question 1/1: {question}") == 1
@@ -248,7 +232,7 @@ def test_demo_subcommand_answers_on_the_emulator(capsys: pytest.CaptureFixture[s
 def test_demo_subcommand_errors_are_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(capsys, "demo", "--docs", str(tmp_path / "none"), "--no-progress")
+    code, out, err = run_gw(capsys, "demo", "--docs", str(tmp_path / "none"), "--no-progress")
     assert code == 1 and out == ""
     assert err.startswith("gw demo: no docs/ folder with Markdown files in ")
     assert err.count("\n") == 1
@@ -258,7 +242,7 @@ def test_demo_without_the_demo_extra_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "gw_demo.app", None)  # as if its imports were missing
-    code, out, err = _run(capsys, "demo", "--no-progress")
+    code, out, err = run_gw(capsys, "demo", "--no-progress")
     assert code == 1 and out == ""
     assert err.startswith("gw demo: the demo needs the demo extra (")
     assert err.endswith('pip install "gw-integrations[demo]"\n') and err.count("\n") == 1

@@ -14,12 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from gw_cli.options import add_command, add_emulator_flag, gateway_settings
+
 __all__ = ["register_doctor", "run_doctor_command"]
 
 
 def register_doctor(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "doctor",
+        run_doctor_command,
         help="check the gateway against what this library assumes, and report differences",
         description=(
             "Send a few small requests per model (plain, streamed, stop, image, video on\n"
@@ -35,7 +39,6 @@ def register_doctor(subparsers: Any) -> None:
             "  gw doctor --models all --max-requests 200 --json doctor.json\n"
             "  gw doctor --emulator --yes             against the embedded emulator"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--models",
@@ -51,10 +54,7 @@ def register_doctor(subparsers: Any) -> None:
     parser.add_argument(
         "--max-requests", type=int, metavar="N", help="send at most N requests (skip the rest)"
     )
-    parser.add_argument(
-        "--emulator", action="store_true", help="check the embedded emulator (offline, no key)"
-    )
-    parser.set_defaults(handler=run_doctor_command)
+    add_emulator_flag(parser)
 
 
 def _confirm(message: str, assume_yes: bool, stdin: TextIO) -> bool:
@@ -79,19 +79,12 @@ def _write(path: str, text: str) -> None:
 def run_doctor_command(args: argparse.Namespace) -> int:
     from gw_cli.doctor.runner import plan_doctor, run_doctor
     from gw_cli.main import CommandError, _reported
-    from gw_core.settings import Settings
 
     if args.max_requests is not None and args.max_requests < 1:
         raise CommandError(f"--max-requests must be at least 1, not {args.max_requests}")
     with _reported("doctor"), contextlib.ExitStack() as stack:
         plan = plan_doctor(args.models)
-        if args.emulator:
-            from gw_emulator import GatewayEmulator
-
-            emulator = stack.enter_context(GatewayEmulator())
-            settings = Settings.resolve(api_key=emulator.api_key, base_url=emulator.base_url)
-        else:
-            settings = Settings.resolve()
+        settings = stack.enter_context(gateway_settings(args.emulator))
         host = settings.base_url.split("//", 1)[-1].split("/", 1)[0]
         message = plan.describe(host)
         if args.max_requests is not None and args.max_requests < plan.requests:

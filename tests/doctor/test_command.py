@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gw_cli import main as cli
 from gw_emulator import GatewayEmulator, Quirks
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, run_gw
 
 
 class _Terminal(io.StringIO):
@@ -23,18 +22,7 @@ class _Terminal(io.StringIO):
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(["doctor", *argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def canary_gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[GatewayEmulator]:
-    """An emulator whose key is the canary, with GW_* pointing at it."""
-    with GatewayEmulator(api_key=CANARY_KEY) as emulator:
-        monkeypatch.setenv("GW_API_KEY", CANARY_KEY)
-        monkeypatch.setenv("GW_BASE_URL", emulator.base_url)
-        yield emulator
+    return run_gw(capsys, "doctor", *argv)
 
 
 def test_doctor_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
