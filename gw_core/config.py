@@ -35,6 +35,7 @@ __all__ = [
     "ROUTE_FIELDS",
     "ClientConfig",
     "RouteOwner",
+    "as_secret",
     "validated",
     "without_inputs",
 ]
@@ -101,6 +102,16 @@ def without_inputs(exc: ValidationError) -> ValueError:
     except Exception:  # an error type pydantic cannot rebuild: say the same in plain words
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         return GatewayInputError(f"invalid {exc.title} arguments: " + "; ".join(lines))
+
+
+def as_secret(value: object) -> SecretStr | None:
+    """An ``api_key`` argument as a ``SecretStr``; anything but text is refused without
+    showing the value (pydantic alone would turn bytes into a key)."""
+    if value is None or isinstance(value, SecretStr):
+        return value
+    if not isinstance(value, str):
+        raise GatewayInputError(f"api_key must be a str or SecretStr, got {type(value).__name__}")
+    return SecretStr(value)
 
 
 def validated(call: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:

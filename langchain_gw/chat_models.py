@@ -21,10 +21,17 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from gw_core.catalog import Family, ModelSpec, parse
-from gw_core.config import PARAM_FIELDS, QUIET_ERRORS, ClientConfig, RouteOwner, validated
+from gw_core.config import (
+    PARAM_FIELDS,
+    QUIET_ERRORS,
+    ClientConfig,
+    RouteOwner,
+    as_secret,
+    validated,
+)
 from gw_core.errors import GatewayInputError
 from gw_core.tokens import count_tokens
 from gw_core.transport import Completion
@@ -156,6 +163,11 @@ class ChatGateway(RouteOwner, BaseChatModel):
         self._config = self._build_config()
 
     # -- setup ---------------------------------------------------------------------------
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _text_key(cls, value: object) -> SecretStr | None:
+        return as_secret(value)
 
     def _check_model_kwargs(self) -> None:
         names = _field_names(type(self))

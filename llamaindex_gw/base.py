@@ -46,6 +46,7 @@ from gw_core.config import (
     ROUTE_FIELDS,
     ClientConfig,
     RouteOwner,
+    as_secret,
     validated,
 )
 from gw_core.errors import GatewayInputError
@@ -72,15 +73,6 @@ _TOOL_MODES = (PydanticProgramMode.DEFAULT, PydanticProgramMode.FUNCTION)
 # Request parameters held in typed fields, sent only when set: ChatGateway's (the core's
 # one list), then the ones only GatewayLLM types (ChatGateway takes them in model_kwargs).
 _PARAM_FIELDS = (*PARAM_FIELDS, "logprobs", "top_logprobs", "extra_body")
-
-
-def _as_secret(value: str | SecretStr | None) -> SecretStr | None:
-    """The key as a SecretStr; a wrong type is refused without showing the value."""
-    if value is None or isinstance(value, SecretStr):
-        return value
-    if not isinstance(value, str):
-        raise GatewayInputError(f"api_key must be a str or SecretStr, got {type(value).__name__}")
-    return SecretStr(value)
 
 
 class GatewayLLM(RouteOwner, FunctionCallingLLM):
@@ -231,7 +223,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
         validated(super().__init__, model=model, **kwargs)
         if isinstance(self.retry_policy, RetryPolicy) and not explicit_retries:
             self.max_retries = self.retry_policy.max_retries
-        self._api_key = _as_secret(api_key)
+        self._api_key = as_secret(api_key)
         config = self._build_config()
         self.base_url = config.settings.base_url
         self._api_key = config.settings.api_key  # copies and pickles keep the resolved key
@@ -265,7 +257,7 @@ class GatewayLLM(RouteOwner, FunctionCallingLLM):
 
     @api_key.setter
     def api_key(self, value: str | SecretStr | None) -> None:
-        self._api_key = _as_secret(value)
+        self._api_key = as_secret(value)
 
     def _transport(self) -> Gateway:
         """The route every call goes through (rebuilt whenever a field it reads changes)."""

@@ -1,8 +1,15 @@
-"""Both adapters give the same answer for the same input (the core decides, once)."""
+"""Both adapters give the same answer for the same input (the core decides, once), take
+the same parameters from the core's one list, and live the same life: copies rebuild
+their route, constructor errors never show the key, the user's HTTP clients are used,
+and a model moves between processes."""
 
 from __future__ import annotations
 
 import base64
+import copy
+import multiprocessing
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +19,14 @@ from langchain_core.messages import HumanMessage
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, VideoBlock
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 
+from gw_core.client import httpx_module
 from gw_core.config import PARAM_FIELDS
 from gw_core.errors import CapabilityError, GatewayInputError, ParameterError
 from gw_emulator import GatewayEmulator, ScriptedReply
 from langchain_gw import ChatGateway
 from llamaindex_gw import GatewayLLM
+from tests.conftest import CANARY_KEY as CANARY
+from tests.reliability.secrets_check import find_key, texts_of_error
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = "http://127.0.0.1:9"  # never called: these tests fail or pass before any request
@@ -222,3 +232,184 @@ def test_neither_adapter_sends_a_parameter_it_was_not_given(
     GatewayLLM(model="gpt-5.4", **where).complete("Hi")
     for request in gateway_emulator.requests:
         assert set(request.body) & set(PARAM_FIELDS) == set()
+
+
+# -- the same lifecycle: copies, constructor errors, HTTP clients, processes ------------------
+
+Adapter = ChatGateway | GatewayLLM
+
+
+@pytest.fixture(params=[ChatGateway, GatewayLLM], ids=["langchain", "llamaindex"])
+def adapter(request: pytest.FixtureRequest) -> type[Adapter]:
+    cls: type[Adapter] = request.param
+    return cls
+
+
+def build(adapter: type[Adapter], **kwargs: Any) -> Adapter:
+    """A model that is never called unless given a live base_url."""
+    kwargs.setdefault("model", "gpt-5.4")
+    kwargs.setdefault("api_key", CANARY)
+    kwargs.setdefault("base_url", LOCAL)
+    return adapter(**kwargs)
+
+
+def ask(llm: Adapter, prompt: str) -> str:
+    """One non-streaming answer through either adapter (module level: a worker unpickles it)."""
+    import os
+
+    assert "GW_API_KEY" not in os.environ  # in a worker: the key came with the model
+    if isinstance(llm, ChatGateway):
+        return str(llm.invoke(prompt).content)
+    return llm.complete(prompt).text
+
+
+async def astream_text(llm: Adapter, prompt: str) -> str:
+    if isinstance(llm, ChatGateway):
+        return "".join([str(chunk.content) async for chunk in llm.astream(prompt)])
+    return "".join([part.delta or "" async for part in await llm.astream_complete(prompt)])
+
+
+def test_model_copy_with_changed_fields_rebuilds_the_route(adapter: type[Adapter]) -> None:
+    llm = build(adapter)
+    changed = llm.model_copy(update={"max_retries": 0, "timeout": 5, "pools": ["hc"]})
+    route = changed.gateway
+    assert (route.policy.max_retries, route.settings.timeout, route.pools) == (0, 5, ("hc",))
+    assert route.settings.secret() == CANARY
+    original = llm.gateway  # the original keeps its own
+    assert (original.policy.max_retries, original.settings.timeout, original.pools) == (
+        2,
+        600,
+        (),
+    )
+
+
+def test_a_bad_value_in_model_copy_fails_at_the_copy(adapter: type[Adapter]) -> None:
+    with pytest.raises(ValueError, match="unknown pool 'gold'"):
+        build(adapter).model_copy(update={"pools": ["gold"]})
+
+
+def test_assigning_a_field_rebuilds_the_route_and_a_bad_value_is_refused(
+    adapter: type[Adapter],
+) -> None:
+    llm = build(adapter)
+    llm.timeout = 7
+    llm.base_url = "http://127.0.0.1:10/v1"
+    assert llm.gateway.settings.timeout == 7
+    assert llm.gateway.settings.base_url == "http://127.0.0.1:10"
+    with pytest.raises(ValueError, match="positive number"):
+        llm.timeout = -1
+    assert llm.timeout == 7 and llm.gateway.settings.timeout == 7
+
+
+def test_plain_copies_share_the_route_of_their_unchanged_configuration(
+    adapter: type[Adapter],
+) -> None:
+    llm = build(adapter)
+    assert copy.copy(llm).gateway is llm.gateway
+    assert copy.deepcopy(llm).gateway is llm.gateway
+    assert llm.model_copy().gateway is llm.gateway
+
+
+def test_model_copy_validates_its_updates_and_keeps_a_new_key_secret(
+    adapter: type[Adapter],
+) -> None:
+    copied = build(adapter).model_copy(update={"api_key": "sk-replaced-key-0002", "seed": 5})
+    assert copied.gateway.settings.secret() == "sk-replaced-key-0002"
+    assert (
+        copied.api_key is not None and copied.api_key.get_secret_value() == "sk-replaced-key-0002"
+    )
+    assert "sk-replaced-key-0002" not in repr(copied) and copied.seed == 5
+    with pytest.raises(ValueError, match="temperature") as caught:
+        build(adapter).model_copy(update={"temperature": CANARY})
+    assert find_key(texts_of_error(caught.value)) == []
+
+
+#: Arguments both constructors refuse; each adapter's own cases are in its lifecycle tests.
+BAD_ARGUMENTS: list[dict[str, Any]] = [
+    {"model": 123},
+    {"model": ""},
+    {"model": CANARY},  # the key passed where the model goes
+    {"apikey": CANARY},  # unknown argument whose value is the key
+    {"temprature": CANARY},
+    {"api_key": 12345},
+    {"api_key": CANARY.encode()},  # the key as bytes: refused, not decoded into a key
+    {"base_url": "ftp://example.com"},
+    {"base_url": CANARY},  # the key passed where the URL goes
+    {"base_url": f"http://user:{CANARY}@example.com"},
+    {"base_url": f"http://example.com/?key={CANARY}"},
+    {"timeout": -1},
+    {"timeout": "soon"},
+    {"stream_chunk_timeout": 0},
+    {"max_retries": -1},
+    {"max_retries": "many"},
+    {"temperature": "hot"},
+    {"pools": ["gold"]},
+    {"pools": "hc"},
+    {"default_headers": {"Authorization": f"Bearer {CANARY}"}},
+    {"http_client": object()},
+    {"http_async_client": "a client"},
+]
+
+
+@pytest.mark.parametrize("bad", BAD_ARGUMENTS, ids=lambda bad: ",".join(bad))
+def test_no_constructor_error_shows_the_key(adapter: type[Adapter], bad: dict[str, Any]) -> None:
+    with pytest.raises((ValueError, TypeError)) as caught:
+        build(adapter, **bad)
+    assert find_key(texts_of_error(caught.value)) == []
+
+
+def test_a_user_http_client_is_used_with_our_rules(
+    adapter: type[Adapter], gateway_emulator: GatewayEmulator
+) -> None:
+    seen: list[str] = []
+    client = httpx_module().Client(
+        event_hooks={"request": [lambda request: seen.append(request.url.path)]}
+    )
+    where = {"api_key": gateway_emulator.api_key, "base_url": gateway_emulator.base_url}
+    llm = build(adapter, **where, http_client=client)
+    assert "Say hello back." in ask(llm, "Say hello back.")
+    assert seen == ["/v1/chat/completions"]
+    assert llm.gateway.clients.sync()._client is client
+    assert llm.gateway.clients.sync().max_retries == 0  # retries stay ours
+
+
+async def test_a_user_async_client_is_used(
+    adapter: type[Adapter], gateway_emulator: GatewayEmulator
+) -> None:
+    seen: list[str] = []
+
+    async def record(request: Any) -> None:
+        seen.append(request.url.path)
+
+    client = httpx_module().AsyncClient(event_hooks={"request": [record]})
+    where = {"api_key": gateway_emulator.api_key, "base_url": gateway_emulator.base_url}
+    llm = build(adapter, **where, http_async_client=client)
+    assert "hello" in await astream_text(llm, "Say hello back.")
+    assert seen == ["/v1/chat/completions"]
+    await client.aclose()
+
+
+def test_a_client_of_the_wrong_kind_names_the_right_one(adapter: type[Adapter]) -> None:
+    httpx = httpx_module()
+    with pytest.raises(ValueError, match=f"http_client must be a {httpx.__name__}.Client"):
+        build(adapter, http_client=httpx.AsyncClient())
+    with pytest.raises(ValueError, match=f"{httpx.__name__}.AsyncClient"):
+        build(adapter, http_async_client=httpx.Client())
+
+
+def test_a_pickled_model_works_in_a_spawned_process_without_gw_api_key(
+    adapter: type[Adapter], gateway_emulator: GatewayEmulator
+) -> None:
+    where = {"api_key": gateway_emulator.api_key, "base_url": gateway_emulator.base_url}
+    llm = build(adapter, **where)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        answer = pool.submit(ask, llm, "Say worker-ok back.").result(timeout=240)
+    assert "worker-ok" in answer
+
+
+def test_a_model_with_a_user_http_client_refuses_to_pickle_clearly(
+    adapter: type[Adapter],
+) -> None:
+    with pytest.raises(TypeError, match="receiving process its own client"):
+        pickle.dumps(build(adapter, http_client=httpx_module().Client()))
