@@ -21,13 +21,6 @@ from tests.reliability.secrets_check import find_key, texts_of_error
 BASE = "http://127.0.0.1:9"
 
 
-def make(**kwargs: Any) -> ChatGateway:
-    kwargs.setdefault("model", "gpt-5.4")
-    kwargs.setdefault("api_key", CANARY)
-    kwargs.setdefault("base_url", BASE)
-    return ChatGateway(**kwargs)
-
-
 # -- constructor errors never show the key (the cases only ChatGateway has) ---------------
 
 
@@ -57,7 +50,13 @@ def test_a_missing_model_is_named_model() -> None:
 
 
 def test_text_serializations_never_hold_the_key() -> None:
-    llm = make(temperature=0.2, http_client=httpx_module().Client())
+    llm = ChatGateway(
+        model="gpt-5.4",
+        api_key=CANARY,
+        base_url=BASE,
+        temperature=0.2,
+        http_client=httpx_module().Client(),
+    )
     texts = [dumps(llm), repr(dumpd(llm)), repr(llm), llm.model_dump_json()]
     assert find_key(texts) == []
 
