@@ -30,13 +30,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 KEY = "sk-bench-batch-0000"
-#: The figures docs/benchmarks.json holds at its top level.
-BATCH_KEYS = (
-    "batch_rows_per_s_vs_chatopenai_abatch",
-    "batch_redis_limiter_ms_p50",
-    "batch_ray_rows_per_s_1_worker",
-    "batch_ray_rows_per_s_2_workers",
-)
 MODEL = "gpt-5.4"
 
 
@@ -235,7 +228,7 @@ def measure(
     concurrency: int = 128,
     server_cpu: int | None = None,
 ) -> dict[str, Any]:
-    """Every batch figure; the four keys the docs quote are at the top level."""
+    """Every batch figure (bench/analysis.py's registry derives the published ones)."""
     out: dict[str, Any] = {"rows": rows, "ray_rows": ray_rows, "concurrency": concurrency}
     common = ["--rows", str(rows), "--concurrency", str(concurrency)]
     with emulator(project_python, server_cpu) as base_url:
@@ -248,20 +241,16 @@ def measure(
         best = {name: _best(results) for name, results in runs.items()}
         out["runs"] = runs
         out["rows_per_s"] = best
-        if best["engine"] and best["abatch"]:
-            out["batch_rows_per_s_vs_chatopenai_abatch"] = best["engine"] / best["abatch"]
         ray_common = ["--rows", str(ray_rows), "--concurrency", str(concurrency)]
         for workers in (1, 2):
-            result = _part(project_python, "ray", base_url, *ray_common, "--workers", str(workers))
-            out[f"ray_{workers}"] = result
-            key = f"batch_ray_rows_per_s_{workers}_worker" + ("s" if workers > 1 else "")
-            out[key] = result.get("rows_per_s")
+            out[f"ray_{workers}"] = _part(
+                project_python, "ray", base_url, *ray_common, "--workers", str(workers)
+            )
     with redis_server() as redis_url:
         if redis_url is None:
             out["redis"] = {"error": "redis-server is not installed"}
         else:
             out["redis"] = _part(project_python, "redis", redis_url, "--count", "2000")
-            out["batch_redis_limiter_ms_p50"] = out["redis"].get("redis_ms_p50")
     return out
 
 

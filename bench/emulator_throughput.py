@@ -204,7 +204,9 @@ def main() -> None:
         default=0.02,
         help="seconds between chunks in the paced stream phase",
     )
+    parser.add_argument("--json", help="also write the figures here (for make bench)")
     args = parser.parse_args()
+    figures: dict[str, Any] = {"streams": []}
 
     server = start_server()
     client_core = _pin(1)
@@ -218,6 +220,13 @@ def main() -> None:
     cpu = server.cpu()
     elapsed, failures = asyncio.run(plain_load(server.port, args.requests, args.connections))
     cpu = server.cpu() - cpu
+    figures["non_streaming"] = {
+        "requests": args.requests,
+        "connections": args.connections,
+        "seconds": elapsed,
+        "rps": args.requests / elapsed,
+        "failed": failures,
+    }
     print(
         f"non-streaming: {args.requests} requests over {args.connections} connections in "
         f"{elapsed:.2f} s = {args.requests / elapsed:,.0f} req/s ({failures} failed); "
@@ -228,6 +237,16 @@ def main() -> None:
         cpu = server.cpu()
         elapsed, incomplete, events = asyncio.run(stream_load(server.port, args.streams, model))
         cpu = server.cpu() - cpu
+        figures["streams"].append(
+            {
+                "model": model,
+                "concurrent": args.streams,
+                "events": events / args.streams,
+                "seconds": elapsed,
+                "per_s": args.streams / elapsed,
+                "incomplete": incomplete,
+            }
+        )
         print(
             f"streams ({model}): {args.streams} concurrent, "
             f"{events / args.streams:.0f} events each, in {elapsed:.2f} s = "
@@ -241,6 +260,12 @@ def main() -> None:
     elapsed, incomplete, events = asyncio.run(stream_load(paced.port, args.streams, "gpt-5.4"))
     cpu = paced.cpu() - cpu
     floor = (events / args.streams - 1) * args.chunk_delay
+    figures["paced"] = {
+        "open": args.streams,
+        "seconds": elapsed,
+        "floor": floor,
+        "incomplete": incomplete,
+    }
     print(
         f"paced streams: {args.streams} open at once, "
         f"a chunk every {args.chunk_delay * 1000:.0f} ms, "
@@ -248,6 +273,9 @@ def main() -> None:
         f"server CPU {cpu:.2f} s"
     )
     paced.stop()
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(figures, fh)
 
 
 if __name__ == "__main__":

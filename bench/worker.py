@@ -31,25 +31,11 @@ from loopback_server import ANSWER
 from targets import TARGETS, Driver, import_stmt
 
 PACKAGES = (
-    "openai",
-    "httpx",
-    "httpx2",
-    "httpcore",
-    "httpcore2",
-    "pydantic",
-    "pydantic-core",
-    "tenacity",
-    "langchain-core",
-    "langchain-openai",
-    "langsmith",
-    "llama-index-core",
-    "llama-index-llms-openai",
-    "llama-index-llms-openai-like",
-    "gw-integrations",
-    "aiohttp",
-    "httpx-aiohttp",
-    "py-spy",
-)
+    "openai", "httpx", "httpx2", "httpcore", "httpcore2", "pydantic", "pydantic-core",
+    "tenacity", "langchain-core", "langchain-openai", "langsmith", "llama-index-core",
+    "llama-index-llms-openai", "llama-index-llms-openai-like", "gw-integrations", "aiohttp",
+    "httpx-aiohttp", "py-spy",
+)  # fmt: skip
 
 
 _CONNECTS = [0]
@@ -348,14 +334,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("versions")
     run = sub.add_parser("run")
     run.add_argument("--targets", required=True)
-    run.add_argument("--warmup", type=int, default=30)
-    run.add_argument("--sync-rounds", type=int, default=20)
-    run.add_argument("--sync-block", type=int, default=50)
-    run.add_argument("--stream-rounds", type=int, default=15)
-    run.add_argument("--stream-block", type=int, default=4)
-    run.add_argument("--async-rounds", type=int, default=4)
-    run.add_argument("--async-calls", type=int, default=800, help="calls per async round")
-    run.add_argument("--concurrency", type=int, default=200, help="async calls in flight")
+    plan = "warmup sync-rounds sync-block stream-rounds stream-block async-rounds async-calls"
+    for option in [*plan.split(), "concurrency"]:  # run.py's Plan, always given
+        run.add_argument(f"--{option}", type=int, required=True)
     run.add_argument("--idle-pool", default="", help="targets whose pool decay is measured")
     run.add_argument("--burst", type=int, default=50, help="idle-pool test: calls per burst")
     run.add_argument("--idle", type=int, default=100, help="idle-pool test: idle connections")
