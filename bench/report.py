@@ -1,8 +1,10 @@
 """Writes docs/benchmarks.json, docs/benchmarks.md and docs/benchmarks.png from one run.
 
-Everything in the Markdown is generated from the run's figures, the explanations
-included (they name the packages the profile found), so ``make bench`` reproduces the
-whole page and nothing in it can go stale by hand.
+Every figure on the page comes from the results: the ratios, their targets and wording
+from bench/analysis.py's registry (``RATIOS``), the explanations from the profile. The one
+hand-written part is the account of a change (``_what_changed``, ``TRANSPORT_AB``), and
+it quotes the run's own figures. ``python bench/report.py docs/benchmarks.json --out DIR``
+re-renders a saved run without measuring anything.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ SIDE_TABLES: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str, int], ...]]
 
 def _side_tables(fig: dict[str, Any], title: str) -> list[str]:
     out = [f"### {title}", ""]
-    chunks = next(iter(fig["stream"].values()), {}).get("chunks_per_stream", 0)
+    first: dict[str, Any] = next(iter(fig["stream"].values()), {})
+    chunks = first.get("chunks_per_stream", 0)
     for heading, sections, columns in SIDE_TABLES:
         rows: dict[str, dict[str, Any]] = {}
         for section in sections:  # a later section's field wins (RSS from its own process)
@@ -116,6 +119,8 @@ def _noise(results: dict[str, Any]) -> list[str]:
                 f"`{spec.key}` {min(rounds):.2f}–{max(rounds):.2f} over {len(rounds)} rounds "
                 f"(median {_f(published(results, spec.key), 2)})"
             )
+    transport = "gw_core_call_overhead_vs_openai"
+    before = (results.get("previous") or {}).get("ratios", {}).get(transport)
     check = TRANSPORT_AB or (
         "**[to be filled in: the interleaved old-vs-new run of the transport alone, "
         "`TRANSPORT_AB` in bench/report.py]**"
@@ -125,8 +130,10 @@ def _noise(results: dict[str, Any]) -> list[str]:
         "shared 2-core machine the rounds spread widely: in this run "
         + "; ".join(spreads)
         + " (`per_round` in the JSON). A move of a median within that spread is not a "
-        "regression by itself. The transport alone was measured old against new, "
-        f"interleaved, and showed no difference: {check}",
+        f"regression by itself. The transport alone (`{transport}`) is "
+        f"{_f(published(results, transport), 2)} in this run, {_f(before, 2)} in the "
+        "previous one; measured old against new, interleaved, it showed no difference: "
+        f"{check}",
         "",
     ]
 
