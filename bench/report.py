@@ -40,7 +40,9 @@ def _verdict(spec: Ratio, value: float | None) -> str:
     return "–" if met is None else ("met" if met else "**not met**")
 
 
-def _ratio_rows(results: dict[str, Any], specs: list[Ratio], targets: bool) -> list[str]:
+def _ratio_rows(
+    results: dict[str, Any], specs: list[Ratio], targets: bool, first: str = "ratio"
+) -> list[str]:
     """One row per ratio: now, the previously published run, and (with targets) the verdict."""
     previous = results.get("previous") or {}
     before = previous.get("ratios", {})
@@ -56,7 +58,7 @@ def _ratio_rows(results: dict[str, Any], specs: list[Ratio], targets: bool) -> l
             row += [target, _verdict(spec, value)]
         rows.append(row)
     was = f"previous ({previous['generated_utc']})" if previous else "previous"
-    header = ["ratio", "what", "now", was] + (["target", ""] if targets else [])
+    header = [first, "what", "now", was] + (["target", ""] if targets else [])
     return _table(header, rows)
 
 
@@ -159,7 +161,7 @@ def _batch(results: dict[str, Any]) -> list[str]:
         "",
     ]
     specs = [r for r in RATIOS if r.side == "batch"]
-    return [*out, *_ratio_rows(results, specs, targets=True), ""]
+    return [*out, *_ratio_rows(results, specs, targets=True, first="figure"), ""]
 
 
 def _what_changed(results: dict[str, Any]) -> list[str]:
@@ -215,7 +217,8 @@ def _obstacle(results: dict[str, Any], spec: Ratio) -> str:
     section, field, unit = FIGURE_OF_KIND[spec.kind]
     rows = fig.get(section, {})
     names = dict.fromkeys((spec.numerator, spec.denominator, ours, "gw_core", "openai"))
-    parts = [f"{n} {_f(rows[n].get(field), 1)}" for n in names if n in rows]
+    digits = {"chunk": 1, "import": 3, "rss_import": 1, "rss_calls": 1}.get(spec.kind, 0)
+    parts = [f"{n} {_f(rows[n].get(field), digits)}" for n in names if n in rows]
     line = f"{unit}: " + ", ".join(parts)
     op = {"call_overhead": "call", "chunk": "stream", "rps": "acall"}.get(spec.kind)
     prof = fig.get("profile", {}).get(ours, {}).get(op or "", {})
