@@ -43,9 +43,9 @@ def _median(values: Sequence[float]) -> float:
 class Ratio:
     """One published ratio: its key in docs/benchmarks.json and how it is computed.
 
-    ``kind`` names the measurement (``SERIES`` turns it into one value per round);
-    numerator and denominator are clients of ``side``. Batch ratios (side ``batch``) are
-    computed from bench/batch.py's figures and published at the JSON's top level.
+    ``kind`` names the measurement (``_series`` turns it into one value per round);
+    numerator and denominator are clients of ``side``. Batch figures (side ``batch``) come
+    from bench/batch.py's results (``batch_value``) and sit at the JSON's top level.
     """
 
     key: str
