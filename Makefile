@@ -80,7 +80,8 @@ wheel-smoke: dist
 # The peers' pins conflict, so each side gets its own venv beside our package:
 #   .venv-bench          our package + langchain-openai on openai 3.x (+ matplotlib, py-spy)
 #   .venv-bench-openai2  our package + llama-index-llms-openai-like, which pins openai < 3
-# `make bench BENCH_ARGS=--quick` is a short trial run (figures not for the docs).
+# `make bench BENCH_ARGS=--quick` is a short trial run (figures not for the docs: it writes
+# build/bench-quick/). The harness's own tests (tests/bench) run in `make test`.
 BENCH_VENV := .venv-bench
 BENCH_VENV2 := .venv-bench-openai2
 BENCH_ARGS ?=

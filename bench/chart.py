@@ -9,34 +9,21 @@ import math
 from pathlib import Path
 from typing import Any
 
-OURS = {"ChatGateway", "GatewayLLM"}
-PEERS = {"ChatOpenAI", "OpenAILike"}
-SHORT = {
-    "httpx": "raw HTTP",
-    "openai": "openai",
-    "gw_core": "gw_core",
-}
+from analysis import FIGURE_OF_KIND
+from targets import TARGETS
 
-ORDER = ("httpx", "openai", "openai_aiohttp", "gw_core", "ChatGateway", "ChatOpenAI",
-         "GatewayLLM", "OpenAILike")  # fmt: skip
+COLORS = {"ours": "#1b7f3b", "peer": "#c0504d"}  # the rest (floor, reference): grey
+ORDER = list(TARGETS)
 
-# (title, figure section, field, unit, lower is better)
+# (title, kind of bench/analysis.py's FIGURE_OF_KIND, lower is better)
 PANELS = (
-    ("Per-call overhead above raw HTTP", "sync", "overhead_median_us", "µs", True),
-    ("Streaming cost per chunk", "stream", "us_per_chunk", "µs", True),
-    ("Time to first token", "stream", "ttft_median_us", "µs", True),
-    ("Async throughput, 200 in flight", "async", "rps_median", "req/s", False),
-    ("Cold import", "import", "import_s_median", "s", True),
-    ("Peak RSS after 1,000 calls", "rss", "rss_after_calls_mb", "MB", True),
+    ("Per-call overhead above raw HTTP", "call_overhead", True),
+    ("Streaming cost per chunk", "chunk", True),
+    ("Time to first token", "ttft", True),
+    ("Async throughput, 200 in flight", "rps", False),
+    ("Cold import", "import", True),
+    ("Peak RSS after 1,000 calls", "rss_calls", True),
 )
-
-
-def _color(name: str) -> str:
-    if name in OURS:
-        return "#1b7f3b"
-    if name in PEERS:
-        return "#c0504d"
-    return "#8c8c8c"
 
 
 def draw(results: dict[str, Any], path: Path) -> None:
@@ -47,7 +34,8 @@ def draw(results: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     sides = list(results["figures"])
-    for ax, (title, section, field, unit, lower) in zip(axes.flat, PANELS, strict=True):
+    for ax, (title, kind, lower) in zip(axes.flat, PANELS, strict=True):
+        section, field, unit = FIGURE_OF_KIND[kind]
         labels: list[str] = []
         values: list[float] = []
         colors: list[str] = []
@@ -55,14 +43,15 @@ def draw(results: dict[str, Any], path: Path) -> None:
             rows = results["figures"][side].get(section, {})
             tag = "o3" if side == "langchain" else "o2"
             for name in sorted(rows, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
+                target = TARGETS.get(name)
                 value = rows[name].get(field)
                 if value is None or (isinstance(value, float) and math.isnan(value)):
                     continue
                 if section == "sync" and name == "httpx":
                     continue  # zero by definition
-                labels.append(f"{SHORT.get(name, name)} ({tag})")
+                labels.append(f"{'raw HTTP' if name == 'httpx' else name} ({tag})")
                 values.append(float(value))
-                colors.append(_color(name))
+                colors.append(COLORS.get(target.role if target else "", "#8c8c8c"))
             if i < len(sides) - 1 and labels:
                 labels.append("")
                 values.append(0.0)

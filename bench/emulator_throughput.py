@@ -193,19 +193,8 @@ async def stream_load(port: int, streams: int, model: str) -> tuple[float, int, 
     return time.perf_counter() - start, incomplete, events
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=20_000)
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--streams", type=int, default=500)
-    parser.add_argument(
-        "--chunk-delay",
-        type=float,
-        default=0.02,
-        help="seconds between chunks in the paced stream phase",
-    )
-    args = parser.parse_args()
-
+def _unpaced(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """Non-streaming requests, then full-speed streams of both dialects."""
     server = start_server()
     client_core = _pin(1)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -218,9 +207,12 @@ def main() -> None:
     cpu = server.cpu()
     elapsed, failures = asyncio.run(plain_load(server.port, args.requests, args.connections))
     cpu = server.cpu() - cpu
+    rps = args.requests / elapsed
+    figures["non_streaming"] = dict(requests=args.requests, connections=args.connections,
+                                    seconds=elapsed, rps=rps, failed=failures)  # fmt: skip
     print(
         f"non-streaming: {args.requests} requests over {args.connections} connections in "
-        f"{elapsed:.2f} s = {args.requests / elapsed:,.0f} req/s ({failures} failed); "
+        f"{elapsed:.2f} s = {rps:,.0f} req/s ({failures} failed); "
         f"server CPU {cpu / args.requests * 1e6:.0f} us/request = "
         f"{args.requests / cpu:,.0f} req/s per CPU-second"
     )
@@ -228,6 +220,10 @@ def main() -> None:
         cpu = server.cpu()
         elapsed, incomplete, events = asyncio.run(stream_load(server.port, args.streams, model))
         cpu = server.cpu() - cpu
+        figures["streams"].append(
+            dict(model=model, concurrent=args.streams, events=events / args.streams,
+                 seconds=elapsed, per_s=args.streams / elapsed, incomplete=incomplete)
+        )  # fmt: skip
         print(
             f"streams ({model}): {args.streams} concurrent, "
             f"{events / args.streams:.0f} events each, in {elapsed:.2f} s = "
@@ -236,11 +232,16 @@ def main() -> None:
         )
     server.stop()
 
+
+def _paced(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """Streams paced like a model's, all open at once: does the emulator keep the pace?"""
     paced = start_server(args.chunk_delay)
     cpu = paced.cpu()
     elapsed, incomplete, events = asyncio.run(stream_load(paced.port, args.streams, "gpt-5.4"))
     cpu = paced.cpu() - cpu
     floor = (events / args.streams - 1) * args.chunk_delay
+    figures["paced"] = dict(open=args.streams, seconds=elapsed, floor=floor,
+                            incomplete=incomplete)  # fmt: skip
     print(
         f"paced streams: {args.streams} open at once, "
         f"a chunk every {args.chunk_delay * 1000:.0f} ms, "
@@ -248,6 +249,27 @@ def main() -> None:
         f"server CPU {cpu:.2f} s"
     )
     paced.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--streams", type=int, default=500)
+    parser.add_argument(
+        "--chunk-delay",
+        type=float,
+        default=0.02,
+        help="seconds between chunks in the paced stream phase",
+    )
+    parser.add_argument("--json", help="also write the figures here (for make bench)")
+    args = parser.parse_args()
+    figures: dict[str, Any] = {"streams": []}
+    _unpaced(args, figures)
+    _paced(args, figures)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(figures, fh)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Writes docs/benchmarks.json, docs/benchmarks.md and docs/benchmarks.png from one run.
 
-Everything in the Markdown is generated from the run's figures, the explanations
-included (they name the packages the profile found), so ``make bench`` reproduces the
-whole page and nothing in it can go stale by hand.
+Every figure on the page comes from the results: the ratios, their targets and wording
+from bench/analysis.py's registry (``RATIOS``), the explanations from the profile. The one
+hand-written part is the account of a change (``_what_changed``, ``TRANSPORT_AB``), and
+it quotes the run's own figures. ``python bench/report.py docs/benchmarks.json --out DIR``
+re-renders a saved run without measuring anything.
 """
 
 from __future__ import annotations
@@ -12,119 +14,154 @@ import math
 from pathlib import Path
 from typing import Any
 
+from analysis import BY_KEY, FIGURE_OF_KIND, RATIOS, Ratio, published
 from chart import draw
-from mdtable import LABELS
-from mdtable import f as _f
-from mdtable import table as _table
-from where_time_goes import obstacles, where_time_goes
+from targets import label
+
+#: The lead's interleaved old-vs-new check of the transport alone, quoted under "Noise"
+#: (figures from that run, not from make bench); None until it is filled in.
+TRANSPORT_AB: str | None = None
 
 
-def _summary(results: dict[str, Any]) -> list[str]:
-    rows = []
-    for name, value in results["ratios"].items():
-        d = results["ratio_details"][name]
-        if d["target"] is None:
-            continue
-        verdict = "–" if d["met"] is None else ("met" if d["met"] else "**not met**")
-        bound = "≥" if d.get("at_least") else "≤"
-        rows.append([f"`{name}`", d["what"], _f(value, 2), f"{bound} {d['target']:g}", verdict])
-    out = _table(["ratio", "what", "value", "target", ""], rows)
-    info = [
-        [f"`{n}`", results["ratio_details"][n]["what"], _f(v, 2)]
-        for n, v in results["ratios"].items()
-        if results["ratio_details"][n]["target"] is None
-    ]
-    out += ["", "Informational ratios (no target):", ""]
-    out += _table(["ratio", "what", "value"], info)
+def _f(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
 
 
-def _side_tables(side: str, fig: dict[str, Any], title: str) -> list[str]:
-    out = [f"### {title}", ""]
-    sync = fig["sync"]
-    out += ["**Sync, non-streaming** (overhead = client − raw HTTP in the same round)", ""]
-    out += _table(
-        ["client", "median µs", "p99 µs", "overhead median µs", "overhead p99 µs"],
-        [
-            [
-                LABELS.get(n, n),
-                _f(r["median_us"]),
-                _f(r["p99_us"]),
-                _f(r.get("overhead_median_us")),
-                _f(r.get("overhead_p99_us")),
-            ]
-            for n, r in sync.items()
-        ],
-    )
-    stream = fig["stream"]
-    chunks = next(iter(stream.values()))["chunks_per_stream"] if stream else 0
-    out += ["", f"**Streaming**, {chunks} content chunks + finish + usage + `[DONE]`", ""]
-    out += _table(
-        [
-            "client",
-            "stream ms",
-            "µs / chunk",
-            "µs / chunk after the first",
-            "TTFT µs",
-            "TTFT p99 µs",
-            "new connections / stream",
-        ],
-        [
-            [
-                LABELS.get(n, n),
-                _f(r["total_ms_median"], 2),
-                _f(r["us_per_chunk"], 1),
-                _f(r["us_per_chunk_after_first"], 1),
-                _f(r["ttft_median_us"]),
-                _f(r["ttft_p99_us"]),
-                _f(r.get("new_connections_per_stream"), 2),
-            ]
-            for n, r in stream.items()
-        ],
-    )
-    out += ["", "**Async**, 200 calls in flight (sustained; one long-lived client)", ""]
-    out += _table(
-        ["client", "req/s median", "best", "worst", "burst, 1 pooled", "burst, 100 idle"],
-        [
-            [
-                LABELS.get(n, n),
-                _f(r["rps_median"]),
-                _f(r["rps_best"]),
-                _f(r["rps_worst"]),
-                _f(r.get("burst_rps_pool_1")),
-                _f(r.get("burst_rps_pool_idle")),
-            ]
-            for n, r in fig["async"].items()
-        ],
-    )
-    out += ["", "**Cold import and memory** (fresh interpreter / process each)", ""]
+def _verdict(spec: Ratio, value: float | None) -> str:
+    met = spec.met(value)
+    return "–" if met is None else ("met" if met else "**not met**")
+
+
+def _ratio_rows(
+    results: dict[str, Any], specs: list[Ratio], targets: bool, first: str = "ratio"
+) -> list[str]:
+    """One row per ratio: now, the previously published run, and (with targets) the verdict."""
+    previous = results.get("previous") or {}
+    before = previous.get("ratios", {})
+    digits = {"batch_rows": 2, "batch_redis": 2, "batch_ray": 0}
     rows = []
-    for n, r in fig["import"].items():
-        rss = fig["rss"].get(n, {})
-        rows.append(
-            [
-                LABELS.get(n, n),
-                _f(r["import_s_median"], 3),
-                _f(r["process_s_median"], 3),
-                str(r["modules"]),
-                _f(rss.get("rss_after_import_mb"), 1),
-                _f(rss.get("rss_after_calls_mb"), 1),
-                _f(rss.get("import_to_first_answer_s"), 3),
-            ]
+    for spec in specs:
+        value = published(results, spec.key)
+        row = [f"`{spec.key}`", spec.what, _f(value, digits.get(spec.kind, 2))]
+        row.append(_f(before.get(spec.key), digits.get(spec.kind, 2)))
+        if targets:
+            bound = "≥" if spec.at_least else "≤"
+            target = "–" if spec.target is None else f"{bound} {spec.target:g}"
+            row += [target, _verdict(spec, value)]
+        rows.append(row)
+    was = f"previous ({previous['generated_utc']})" if previous else "previous"
+    header = [first, "what", "now", was] + (["target", ""] if targets else [])
+    return _table(header, rows)
+
+
+def _summary(results: dict[str, Any]) -> list[str]:
+    shown = [r for r in RATIOS if r.side != "batch" and r.key in results["ratios"]]
+    out = _ratio_rows(results, [r for r in shown if r.target is not None], targets=True)
+    out += ["", "Informational ratios (no target):", ""]
+    return out + _ratio_rows(results, [r for r in shown if r.target is None], targets=False)
+
+
+#: The per-side tables: (title, figure sections merged, columns: header, field, digits).
+SIDE_TABLES: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str, int], ...]], ...] = (
+    ("**Sync, non-streaming** (overhead = client − raw HTTP in the same round)", ("sync",),
+     (("median µs", "median_us", 0), ("p99 µs", "p99_us", 0),
+      ("overhead median µs", "overhead_median_us", 0),
+      ("overhead p99 µs", "overhead_p99_us", 0))),
+    ("**Streaming**, {chunks} content chunks + finish + usage + `[DONE]`", ("stream",),
+     (("stream ms", "total_ms_median", 2), ("µs / chunk", "us_per_chunk", 1),
+      ("µs / chunk after the first", "us_per_chunk_after_first", 1),
+      ("TTFT µs", "ttft_median_us", 0), ("TTFT p99 µs", "ttft_p99_us", 0),
+      ("new connections / stream", "new_connections_per_stream", 2))),
+    ("**Async**, 200 calls in flight (sustained; one long-lived client)", ("async",),
+     (("req/s median", "rps_median", 0), ("best", "rps_best", 0), ("worst", "rps_worst", 0),
+      ("burst, 1 pooled", "burst_rps_pool_1", 0),
+      ("burst, 100 idle", "burst_rps_pool_idle", 0))),
+    ("**Cold import and memory** (fresh interpreter / process each)", ("import", "rss"),
+     (("import s", "import_s_median", 3), ("whole process s", "process_s_median", 3),
+      ("modules", "modules", 0), ("peak RSS after import MB", "rss_after_import_mb", 1),
+      ("after 1,000 calls MB", "rss_after_calls_mb", 1),
+      ("import → first answer s", "import_to_first_answer_s", 3))),
+)  # fmt: skip
+
+
+def _side_tables(fig: dict[str, Any], title: str) -> list[str]:
+    out = [f"### {title}", ""]
+    first: dict[str, Any] = next(iter(fig["stream"].values()), {})
+    chunks = first.get("chunks_per_stream", 0)
+    for heading, sections, columns in SIDE_TABLES:
+        rows: dict[str, dict[str, Any]] = {}
+        for section in sections:  # a later section's field wins (RSS from its own process)
+            for name, row in fig.get(section, {}).items():
+                if section == sections[0] or name in rows:
+                    rows.setdefault(name, {}).update(row)
+        out += [heading.format(chunks=chunks), ""]
+        out += _table(
+            ["client", *(c[0] for c in columns)],
+            [[label(n), *(_f(r.get(c[1]), c[2]) for c in columns)] for n, r in rows.items()],
         )
-    out += _table(
-        [
-            "client",
-            "import s",
-            "whole process s",
-            "modules",
-            "peak RSS after import MB",
-            "after 1,000 calls MB",
-            "import → first answer s",
-        ],
-        rows,
+        out.append("")
+    return out
+
+
+def _noise(results: dict[str, Any]) -> list[str]:
+    """How far the sync per-call ratios move from round to round, from this run's JSON."""
+    spreads = []
+    for spec in RATIOS:
+        rounds = results["ratio_details"].get(spec.key, {}).get("per_round") or []
+        if spec.kind == "call_overhead" and spec.target is not None and rounds:
+            spreads.append(
+                f"`{spec.key}` {min(rounds):.2f}–{max(rounds):.2f} over {len(rounds)} rounds "
+                f"(median {_f(published(results, spec.key), 2)})"
+            )
+    transport = "gw_core_call_overhead_vs_openai"
+    before = (results.get("previous") or {}).get("ratios", {}).get(transport)
+    check = TRANSPORT_AB or (
+        "**[to be filled in: the interleaved old-vs-new run of the transport alone, "
+        "`TRANSPORT_AB` in bench/report.py]**"
     )
-    return [*out, ""]
+    return [
+        "**Noise.** The sync per-call ratios are medians of per-round ratios, and on this "
+        "shared 2-core machine the rounds spread widely: in this run "
+        + "; ".join(spreads)
+        + " (`per_round` in the JSON). A move of a median within that spread is not a "
+        f"regression by itself. The transport alone (`{transport}`) is "
+        f"{_f(published(results, transport), 2)} in this run, {_f(before, 2)} in the "
+        "previous one; measured old against new, interleaved, it showed no difference: "
+        f"{check}",
+        "",
+    ]
+
+
+def _batch(results: dict[str, Any]) -> list[str]:
+    """Issue 13's figures: the batch engine against its peers, the Redis limiter, Ray."""
+    batch = results.get("batch")
+    out = ["## Batch runs (issue 13)", ""]
+    if not isinstance(batch, dict):
+        return [*out, "Not measured in this run (`--skip-batch`).", ""]
+    best = batch.get("rows_per_s", {})
+    redis = batch.get("redis", {})
+    out += [
+        f"From `bench/batch.py`, against the emulator (`gw emulator`, pinned to one core): "
+        f"{batch.get('rows', 0):,} rows at concurrency {batch.get('concurrency')}, each "
+        f"client run twice, interleaved, best run kept: our engine "
+        f"{_f(best.get('engine'))} rows/s, `ChatOpenAI.abatch` {_f(best.get('abatch'))}, raw "
+        f"`AsyncOpenAI` with a semaphore {_f(best.get('raw'))} (the ceiling). Ray runs "
+        f"{batch.get('ray_rows', 0):,} rows on a local Ray with 2 CPUs. The Redis limiter: "
+        f"{_f(redis.get('redis_ms_p50'), 2)} ms p50, {_f(redis.get('redis_ms_p90'), 2)} ms "
+        f"p90 per acquire; in process {_f(redis.get('in_process_ms_p50'), 3)} ms."
+        + (f" Not measured: {redis['error']}." if "error" in redis else ""),
+        "",
+    ]
+    specs = [r for r in RATIOS if r.side == "batch"]
+    return [*out, *_ratio_rows(results, specs, targets=True, first="figure"), ""]
 
 
 def _what_changed(results: dict[str, Any]) -> list[str]:
@@ -136,7 +173,9 @@ def _what_changed(results: dict[str, Any]) -> list[str]:
 
     ratios = results["ratios"]
     return [
-        "## What changed: async on aiohttp (issue 16)",
+        "## What changed since the previously published run",
+        "",
+        "### Async on aiohttp (issue 16)",
         "",
         "Every async path (both adapters, the batch engine, the CLI) now sends through the "
         "openai SDK's aiohttp-backed client (`openai[aiohttp]`, a core dependency), no longer "
@@ -160,7 +199,106 @@ def _what_changed(results: dict[str, Any]) -> list[str]:
         "over every round) instead of one `asyncio.gather` of 200, which never filled the "
         "pool and hid its decay.",
         "",
+        *_noise(results),
     ]
+
+
+def _per_package(prof: dict[str, Any], scale: float = 1.0, limit: int = 7) -> str:
+    items = list(prof.get("by_package_us_per_op", {}).items())[:limit]
+    digits = 0 if scale == 1.0 else 1
+    return ", ".join(f"{k} {v / scale:,.{digits}f}" for k, v in items)
+
+
+def _obstacle(results: dict[str, Any], spec: Ratio) -> str:
+    """One data-backed line on what stands between an unmet ratio and its target: the
+    compared figure for ours, the peer and the layers below, and where our time goes."""
+    fig = results["figures"][spec.side]
+    ours = results["meta"]["sides"][spec.side]["ours"]
+    section, field, unit = FIGURE_OF_KIND[spec.kind]
+    rows = fig.get(section, {})
+    names = dict.fromkeys((spec.numerator, spec.denominator, ours, "gw_core", "openai"))
+    digits = {"chunk": 1, "import": 3, "rss_import": 1, "rss_calls": 1}.get(spec.kind, 0)
+    parts = [f"{n} {_f(rows[n].get(field), digits)}" for n in names if n in rows]
+    line = f"{unit}: " + ", ".join(parts)
+    op = {"call_overhead": "call", "chunk": "stream", "rps": "acall"}.get(spec.kind)
+    prof = fig.get("profile", {}).get(ours, {}).get(op or "", {})
+    if prof and "error" not in prof:
+        chunks = results["meta"]["plan"]["chunks"] if spec.kind == "chunk" else 1
+        line += f"; {ours}'s CPU µs per {op}{' chunk' * (chunks > 1)} by package: "
+        line += _per_package(prof, chunks, 5)
+    breakdown = fig.get("import_breakdown_ms", {}).get(ours, {})
+    if spec.kind == "import" and breakdown:
+        top = ", ".join(f"{p} {ms:,.0f}" for p, ms in list(breakdown.items())[:5])
+        line += f"; {ours}'s import self time {sum(breakdown.values()):,.0f} ms, of which {top}"
+    return line
+
+
+def obstacles(results: dict[str, Any]) -> list[str]:
+    unmet = [BY_KEY[k] for k, d in results["ratio_details"].items() if d["met"] is False]
+    if not unmet:
+        return ["Every target is met in this run.", ""]
+    out = ["Targets not met in this run, with the figures that stand in the way:", ""]
+    for spec in unmet:
+        value = _f(published(results, spec.key), 2)
+        out.append(f"- `{spec.key}` = {value}: {_obstacle(results, spec)}.")
+    return [*out, ""]
+
+
+def _hottest(name: str, op: str, prof: dict[str, Any]) -> list[str]:
+    """Self time and our functions' inclusive time side by side, ten rows."""
+    self_rows, incl_rows = prof["top_self_us_per_op"][:10], prof["ours_inclusive_us_per_op"][:10]
+    rows = []
+    for i in range(max(len(self_rows), len(incl_rows))):
+        pair = [self_rows[i] if i < len(self_rows) else ["", None]]
+        pair.append(incl_rows[i] if i < len(incl_rows) else ["", None])
+        rows.append([cell for fn, us in pair for cell in (f"`{fn}`" if fn else "", _f(us, 1))])
+    title = f"{label(name)}, {op}: hottest functions (µs per {op})"
+    return ["", title, "", *_table(["self time", "µs", "our functions, inclusive", "µs"], rows)]
+
+
+def _profiles(fig: dict[str, Any], ours: str) -> list[str]:
+    profiles = fig.get("profile", {})
+    rows: list[list[str]] = []
+    hottest: dict[str, list[str]] = {ours: [], "gw_core": []}  # ours first
+    for name, ops in profiles.items():
+        for op, prof in ops.items():
+            if "error" in prof:
+                rows.append([label(name), op, "–", "–", prof["error"]])
+                continue
+            wall, cpu = _f(prof.get("wall_us_per_op")), _f(prof.get("cpu_us_per_op"))
+            rows.append([label(name), op, wall, cpu, _per_package(prof)])
+            if name in hottest:
+                hottest[name] += _hottest(name, op, prof)
+    header = ["client", "op", "wall µs / op", "CPU µs / op", "self CPU µs / op by package"]
+    return [*_table(header, rows), *(line for lines in hottest.values() for line in lines)]
+
+
+def where_time_goes(results: dict[str, Any]) -> list[str]:
+    out: list[str] = [
+        "py-spy samples (1 kHz, `--nonblocking`, so the client is never paused) of each "
+        "client's loop: `call` = one sync call, `stream` = one whole stream, `acall` = one "
+        "async call with 200 in flight. Idle samples (waiting for the server) are not "
+        "counted; the shares are scaled to the loop's own CPU time (`process_time`), so the "
+        "figures are client CPU µs per operation. *Self* time is charged to the package "
+        "whose code was running (a C call counts for the Python function that made it); "
+        "*inclusive* time of our functions includes everything they call.",
+        "",
+    ]
+    for side, fig in results["figures"].items():
+        meta_side = results["meta"]["sides"][side]
+        if not fig.get("profile"):
+            continue
+        out += [f"### {meta_side['title']}", "", *_profiles(fig, meta_side["ours"])]
+        breakdown = fig.get("import_breakdown_ms", {})
+        if breakdown:
+            out += ["", "Import self time by top-level package (`-X importtime`, ms):", ""]
+            rows = [
+                [label(n), ", ".join(f"{p} {ms:,.0f}" for p, ms in list(b.items())[:8])]
+                for n, b in breakdown.items()
+            ]
+            out += _table(["import", "top packages, ms"], rows)
+        out.append("")
+    return out
 
 
 def _emulator(emulator: Any) -> list[str]:
@@ -176,41 +314,24 @@ def _emulator(emulator: Any) -> list[str]:
         return [*out, "Not measured in this run.", ""]
     if "error" in emulator:
         out += [f"Not measured in this run: {emulator['error']}.", ""]
-    plain = emulator.get("non_streaming")
+
+    def row(load: str, shape: str, result: str, errors: float, ok: bool) -> list[str]:
+        return [load, shape, result, f"{errors:.0f} {'failed' if 'non' in load else 'incomplete'}",
+                "met" if ok and not errors else "**not met**"]  # fmt: skip
+
     rows = []
-    if plain:
-        verdict = "met" if plain["rps"] >= 2000 and not plain["failed"] else "**not met**"
-        rows.append(
-            [
-                "non-streaming",
-                f"{plain['requests']:.0f} requests over {plain['connections']:.0f} connections",
-                f"{plain['rps']:,.0f} req/s",
-                f"{plain['failed']:.0f} failed",
-                verdict,
-            ]
-        )
+    if plain := emulator.get("non_streaming"):
+        shape = f"{plain['requests']:.0f} requests over {plain['connections']:.0f} connections"
+        result = f"{plain['rps']:,.0f} req/s"
+        rows.append(row("non-streaming", shape, result, plain["failed"], plain["rps"] >= 2000))
     for st in emulator.get("streams", []):
-        ok = st["concurrent"] >= 500 and not st["incomplete"]
-        rows.append(
-            [
-                f"streams, {st['model']}",
-                f"{st['concurrent']:.0f} at once, {st['events']:.0f} events each",
-                f"{st['seconds']:.2f} s for all",
-                f"{st['incomplete']:.0f} incomplete",
-                "met" if ok else "**not met**",
-            ]
-        )
-    paced = emulator.get("paced")
-    if paced:
-        rows.append(
-            [
-                "paced streams",
-                f"{paced['open']:.0f} open at once",
-                f"{paced['seconds']:.2f} s (pacing alone {paced['floor']:.2f} s)",
-                f"{paced['incomplete']:.0f} incomplete",
-                "met" if paced["open"] >= 500 and not paced["incomplete"] else "**not met**",
-            ]
-        )
+        shape = f"{st['concurrent']:.0f} at once, {st['events']:.0f} events each"
+        rows.append(row(f"streams, {st['model']}", shape, f"{st['seconds']:.2f} s for all",
+                        st["incomplete"], st["concurrent"] >= 500))  # fmt: skip
+    if paced := emulator.get("paced"):
+        result = f"{paced['seconds']:.2f} s (pacing alone {paced['floor']:.2f} s)"
+        rows.append(row("paced streams", f"{paced['open']:.0f} open at once", result,
+                        paced["incomplete"], paced["open"] >= 500))  # fmt: skip
     if rows:
         out += _table(["load", "shape", "result", "errors", "issue 3 target"], rows)
     if emulator.get("output"):
@@ -228,39 +349,8 @@ def _versions(results: dict[str, Any]) -> list[str]:
     return out
 
 
-def markdown(results: dict[str, Any]) -> str:
-    meta = results["meta"]
-    m = meta["machine"]
-    plan = meta["plan"]
-    lines = ["# Benchmarks: ChatGateway and GatewayLLM against their peers", ""]
-    if meta["mode"] == "quick":
-        lines += [
-            "> **Quick trial run** (`make bench BENCH_ARGS=--quick`): few rounds; these "
-            "figures only show the harness works. Run `make bench` for the published ones.",
-            "",
-        ]
-    lines += [
-        f"Figures from **one run on one machine** ({meta['generated_utc']}, "
-        f"{meta['duration_s']:.0f} s): {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-        f"Linux {m['kernel']}, load average at start {m['load_average_at_start']}. "
-        "The machine is shared, so absolute figures move between runs; the ratios are "
-        "computed round by round inside one run, which cancels most of that drift.",
-        "",
-        "## Against the targets of issue 8",
-        "",
-        *_summary(results),
-        "",
-        *_what_changed(results),
-        "## How to rerun",
-        "",
-        "```sh",
-        "make bench                        # the published run: creates its venvs; < 15 min here",
-        "make bench BENCH_ARGS=--quick     # a short trial of the harness",
-        "```",
-        "",
-        "It writes `docs/benchmarks.md`, `docs/benchmarks.json` (every ratio with its "
-        "per-round values, the figures, versions) and `docs/benchmarks.png`.",
-        "",
+def _method(plan: dict[str, Any]) -> list[str]:
+    return [
         "## Method",
         "",
         "- **Server**: `bench/loopback_server.py`, a raw asyncio HTTP/1.1 server on 127.0.0.1 "
@@ -300,6 +390,47 @@ def markdown(results: dict[str, Any]) -> str:
         "- Every client is checked against the server's answer (text and chunk count) "
         "before it is timed. Usage is requested on streams by every client.",
         "",
+    ]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    m = meta["machine"]
+    plan = meta["plan"]
+    lines = ["# Benchmarks: ChatGateway and GatewayLLM against their peers", ""]
+    if meta["mode"] == "quick":
+        lines += [
+            "> **Quick trial run** (`make bench BENCH_ARGS=--quick`): few rounds; these "
+            "figures only show the harness works. Run `make bench` for the published ones.",
+            "",
+        ]
+    lines += [
+        f"Figures from **one run on one machine** ({meta['generated_utc']}, "
+        f"{meta['duration_s']:.0f} s): {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"Linux {m['kernel']}, load average at start {m['load_average_at_start']}. "
+        "The machine is shared, so absolute figures move between runs; the ratios are "
+        "computed round by round inside one run, which cancels most of that drift.",
+        "",
+        "## Against the targets of issue 8",
+        "",
+        "Each ratio now and in the previously published run (`previous` in the JSON).",
+        "",
+        *_summary(results),
+        "",
+        *_what_changed(results),
+        *_batch(results),
+        "## How to rerun",
+        "",
+        "```sh",
+        "make bench                        # the published run: creates its venvs; < 15 min here",
+        "make bench BENCH_ARGS=--quick     # a short trial of the harness",
+        "```",
+        "",
+        "It writes `docs/benchmarks.md`, `docs/benchmarks.json` (every ratio with its "
+        "per-round values, the figures, versions, and the ratios of the run it replaces as "
+        "`previous`) and `docs/benchmarks.png`; the quick trial writes to `build/bench-quick/`.",
+        "",
+        *_method(plan),
         "## Machine and versions",
         "",
         *_versions(results),
@@ -310,7 +441,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     for side, fig in results["figures"].items():
-        lines += _side_tables(side, fig, meta["sides"][side]["title"])
+        lines += _side_tables(fig, meta["sides"][side]["title"])
     lines += ["## Where the remaining time goes", ""]
     lines += obstacles(results)
     lines += where_time_goes(results)

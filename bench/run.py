@@ -11,7 +11,15 @@ What it does, in order (each step in fresh processes; nothing here is timed by i
 4. peak RSS, one process per client: after the import, then after 1,000 calls;
 5. py-spy samples of our adapters and of our transport alone (where the time goes);
 6. the emulator's own throughput (``emulator_throughput.py``, the emulator's script);
-7. statistics, ratios against the issue's targets, the Markdown, JSON and chart.
+7. the batch engine against its peers, the Redis limiter, Ray (``batch.py``, issue 13);
+8. statistics, ratios against the targets, the Markdown, JSON and chart; the ratios of
+   the run being replaced (docs/benchmarks.json) are kept in the new one as ``previous``.
+
+Where each part lives: ``worker.py`` measures inside one venv, driving the clients of
+``targets.py``; ``analysis.py`` holds the one registry of published ratios (``RATIOS``:
+key, what, side, target, how each is computed), the statistics and the py-spy
+attribution; ``report.py`` (Markdown, JSON) and ``chart.py`` (PNG) only read the results;
+``report.py`` alone re-renders them from a saved JSON. Tests: tests/bench/.
 
 ``--quick`` runs a few rounds of everything for trying the harness; its figures are
 marked as such in every output and are not the ones to quote.
@@ -38,8 +46,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from analysis import analyse  # noqa: E402
-from profiling import profile  # noqa: E402
+from analysis import BY_KEY, analyse, attribute, previous_of  # noqa: E402
 from report import write_outputs  # noqa: E402
 
 
@@ -64,6 +71,8 @@ class Plan:
     profile_acalls: int
 
 
+#: Plan fields that are not ``worker.py run`` options.
+RUN_SKIPS = ("import_", "rss_", "profile_")
 FULL = Plan(30, 15, 40, 10, 4, 4, 800, 200, 200, 4, 2, 1000, 800, 30, 400)
 QUICK = Plan(10, 4, 25, 3, 2, 2, 400, 200, 200, 2, 1, 1000, 600, 20, 400)
 
@@ -78,6 +87,16 @@ class Side:
     targets: tuple[str, ...]
     ours: str
     peer: str
+
+
+#: This process's cores: the server gets the first, every client (child) the last.
+ALL_CPUS = sorted(os.sched_getaffinity(0))
+SERVER_CPU = ALL_CPUS[0] if len(ALL_CPUS) > 1 else None
+CLIENT_CPU = ALL_CPUS[-1] if len(ALL_CPUS) > 1 else None
+SIDES = (
+    ("langchain", "LangChain side (openai 3.x)", "ChatGateway", "ChatOpenAI"),
+    ("llamaindex", "LlamaIndex side (openai 2.x)", "GatewayLLM", "OpenAILike"),
+)
 
 
 def _env() -> dict[str, str]:
@@ -121,12 +140,18 @@ def loopback_server(cpu: int | None, chunks: int) -> Iterator[str]:
             proc.wait()
 
 
-def _worker(python: str, args: list[str], timeout: float) -> Any:
+def _flags(**options: object) -> list[str]:
+    """``--name value`` pairs for worker.py (underscores become dashes)."""
+    return [part for k, v in options.items() for part in (f"--{k.replace('_', '-')}", str(v))]
+
+
+def _worker(python: str, command: str, timeout: float, **options: object) -> Any:
+    """One worker.py sub-command in a fresh process; its JSON result."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = fh.name
     try:
         subprocess.run(
-            [python, str(HERE / "worker.py"), *args, "--out", out],
+            [python, str(HERE / "worker.py"), command, *_flags(**options, out=out)],
             check=True,
             env=_env(),
             timeout=timeout,
@@ -145,17 +170,17 @@ _IMPORT_CODE = (
 )
 
 
+def _python_c(python: str, cwd: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter of one venv, in an empty folder (nothing local to import)."""
+    return subprocess.run(
+        [python, *args], check=True, capture_output=True, text=True, env=_env(), cwd=cwd,
+        timeout=120,
+    )  # fmt: skip
+
+
 def _time_import(python: str, stmt: str, cwd: str) -> dict[str, float]:
     start = time.perf_counter()
-    done = subprocess.run(
-        [python, "-c", _IMPORT_CODE.format(stmt=stmt)],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=cwd,
-        timeout=120,
-    )
+    done = _python_c(python, cwd, "-c", _IMPORT_CODE.format(stmt=stmt))
     process_s = time.perf_counter() - start
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     result["process_s"] = process_s
@@ -167,17 +192,8 @@ _IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
 
 def _import_breakdown(python: str, stmt: str, cwd: str) -> dict[str, float]:
     """Self time per top-level package (ms) from ``-X importtime``."""
-    done = subprocess.run(
-        [python, "-X", "importtime", "-c", stmt],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=cwd,
-        timeout=120,
-    )
     per: dict[str, float] = {}
-    for line in done.stderr.splitlines():
+    for line in _python_c(python, cwd, "-X", "importtime", "-c", stmt).stderr.splitlines():
         match = _IMPORTTIME.match(line)
         if match:
             package = match.group(4).split(".", 1)[0]
@@ -217,79 +233,69 @@ def measure_rss(sides: list[Side], plan: Plan, base_url: str) -> Any:
         for side in sides:
             for name in _import_targets(side):
                 sample = _worker(
-                    side.python,
-                    [
-                        "rss",
-                        "--target",
-                        name,
-                        "--base-url",
-                        base_url,
-                        "--calls",
-                        str(plan.rss_calls),
-                    ],
-                    timeout=300,
+                    side.python, "rss", 300, target=name, base_url=base_url, calls=plan.rss_calls
                 )
                 runs[side.key].setdefault(name, []).append(sample)
     return runs
 
 
-_EMU_PATTERNS = {
-    "non_streaming": re.compile(
-        r"non-streaming: (?P<requests>\d+) requests over (?P<connections>\d+) connections "
-        r"in (?P<seconds>[\d.]+) s = (?P<rps>[\d,]+) req/s \((?P<failed>\d+) failed\)"
-    ),
-    "streams": re.compile(
-        r"streams \((?P<model>[^)]+)\): (?P<concurrent>\d+) concurrent, (?P<events>\d+) "
-        r"events each, in (?P<seconds>[\d.]+) s = (?P<per_s>[\d,]+) streams/s "
-        r"\((?P<incomplete>\d+) incomplete\)"
-    ),
-    "paced": re.compile(
-        r"paced streams: (?P<open>\d+) open at once.*all done in (?P<seconds>[\d.]+) s "
-        r"\(pacing alone: (?P<floor>[\d.]+) s; (?P<incomplete>\d+) incomplete\)"
-    ),
-}
+def emulator_throughput(project_python: str, quick: bool) -> Any:
+    """Run the emulator's own script (it pins its server and load generator itself): its
+    figures, and its printed lines as they are."""
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = os.path.join(tmp, "emulator.json")
+        cmd = [project_python, str(HERE / "emulator_throughput.py"), "--json", figures]
+        done = subprocess.run(
+            cmd + (["--requests", "4000"] if quick else []),
+            capture_output=True,
+            text=True,
+            env=_env(),
+            cwd=str(ROOT),
+            timeout=600,
+            check=False,
+            preexec_fn=lambda: os.sched_setaffinity(0, set(ALL_CPUS)),  # it pins itself
+        )
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        if done.returncode != 0:
+            error = f"exit {done.returncode}: {done.stderr.strip()[-400:]}"
+            return {"error": error, "output": lines}
+        with open(figures, encoding="utf-8") as fh:
+            return {**json.load(fh), "output": lines}
 
 
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
+def profile(side: Side, name: str, op: str, count: int, base_url: str, plan: Plan) -> Any:
+    """One client's loop (``worker.py load``) under py-spy: where its CPU time goes.
 
-
-def emulator_throughput(project_python: str, quick: bool, cpus: set[int]) -> Any:
-    """Run the emulator's own script (it pins its server and load generator itself).
-
-    Its printed lines are kept as they are; the figures are also parsed for the JSON.
+    py-spy samples from outside (``--nonblocking``: it never pauses the client), so unlike
+    an in-process profiler it does not inflate code that makes many small calls; it leaves
+    out idle samples (blocked on the socket). py-spy may use any core; the load pins itself
+    to the client's core.
     """
-    script = HERE / "emulator_throughput.py"
-    if not script.exists():
-        return {"error": "bench/emulator_throughput.py is not in this checkout"}
-    cmd = [project_python, str(script)]
-    if quick:
-        cmd += ["--requests", "4000"]
-    done = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=str(ROOT),
-        timeout=600,
-        check=False,
-        preexec_fn=lambda: os.sched_setaffinity(0, cpus),  # both cores: it pins itself
-    )
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    if done.returncode != 0:
-        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-400:]}", "output": lines}
-    parsed: dict[str, Any] = {"output": lines, "streams": []}
-    for line in lines:
-        for key, pattern in _EMU_PATTERNS.items():
-            match = pattern.search(line)
-            if not match:
-                continue
-            values = {k: (v if k == "model" else _number(v)) for k, v in match.groupdict().items()}
-            if key == "streams":
-                parsed["streams"].append(values)
-            else:
-                parsed[key] = values
-    return parsed
+    pyspy = str(Path(sys.executable).parent / "py-spy")
+    with tempfile.TemporaryDirectory() as tmp:
+        stacks, out = os.path.join(tmp, "stacks.txt"), os.path.join(tmp, "load.json")
+        load = _flags(target=name, op=op, count=count, base_url=base_url, chunks=plan.chunks)
+        load += _flags(out=out) + ([] if CLIENT_CPU is None else _flags(cpu=CLIENT_CPU))
+        spy = [pyspy, "record", "--nonblocking", "--nolineno", "--rate", "1000"]
+        spy += ["--format", "raw", "--output", stacks, "--"]
+        done = subprocess.run(
+            [*spy, side.python, str(HERE / "worker.py"), "load", *load],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            preexec_fn=lambda: os.sched_setaffinity(0, set(ALL_CPUS)),
+        )
+        if done.returncode != 0 or not os.path.exists(out):
+            return {"error": f"py-spy exit {done.returncode}: {done.stderr.strip()[-300:]}"}
+        with open(out, encoding="utf-8") as fh:
+            timing = json.load(fh)
+        with open(stacks, encoding="utf-8") as fh:
+            result = attribute(fh, timing["cpu_us_per_op"])
+    result["wall_us_per_op"] = round(timing["wall_us_per_op"], 1)
+    result["cpu_us_per_op"] = round(timing["cpu_us_per_op"], 1)
+    result["count"] = count
+    return result
 
 
 def machine() -> dict[str, Any]:
@@ -310,13 +316,63 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _python(venv: str) -> str:
+    return str(Path(venv).absolute() / "bin" / "python")
+
+
+def _sides(args: argparse.Namespace) -> tuple[list[Side], dict[str, Any]]:
+    """Each venv's clients that import there (a missing one is named and left out)."""
+    sides, versions = [], {}
+    for key, title, ours, peer in SIDES:
+        if args.side and key != args.side:
+            continue
+        python = _python(args.venv if key == "langchain" else args.venv_openai2)
+        info = versions[key] = _worker(python, "versions", 300)
+        wanted = ("httpx", "openai", "openai_aiohttp", "gw_core", ours, peer)
+        missing = {n for n, ok in info["importable"].items() if ok is not True}
+        for name in sorted(missing & set(wanted)):
+            _log(f"{key}: {name} is not importable, left out: {info['importable'][name]}")
+        targets = tuple(t for t in wanted if t not in missing)
+        sides.append(Side(key, title, python, targets, ours, peer))
+    return sides, versions
+
+
+def measure_clients(sides: list[Side], plan: Plan, versions: dict[str, Any]) -> Any:
+    """Everything against the loopback server: interleaved runs, imports, RSS, profiles."""
+    raw: dict[str, Any] = {"runs": {}, "profiles": {}}
+    stmts = {side.key: versions[side.key]["import_statements"] for side in sides}
+    with loopback_server(SERVER_CPU, plan.chunks) as base_url:
+        for side in sides:
+            _log(f"{side.key}: interleaved calls, streams and async load: {side.targets}")
+            options = {k: v for k, v in plan.__dict__.items() if not k.startswith(RUN_SKIPS)}
+            raw["runs"][side.key] = _worker(
+                side.python, "run", 900, targets=",".join(side.targets), base_url=base_url,
+                idle_pool=side.ours, **options,
+            )  # fmt: skip
+        _log("cold imports, round-robin over both venvs")
+        raw["imports"] = measure_imports(sides, plan, stmts)
+        _log("peak RSS after import and after 1,000 calls")
+        raw["rss"] = measure_rss(sides, plan, base_url)
+        counts = {"call": plan.profile_calls, "stream": plan.profile_streams}
+        counts["acall"] = plan.profile_acalls
+        for side in sides:
+            for name in ("gw_core", side.ours):  # the layers of our own stack
+                if name in side.targets:
+                    _log(f"{side.key}: sampling {name} with py-spy")
+                    raw["profiles"].setdefault(side.key, {})[name] = {
+                        op: profile(side, name, op, count, base_url, plan)
+                        for op, count in counts.items()
+                    }
+    return raw
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Benchmarks against the peers (issue 8).")
     parser.add_argument("--venv", required=True, help="LangChain-side venv (openai 3.x)")
     parser.add_argument("--venv-openai2", required=True, help="LlamaIndex-side venv (openai 2.x)")
     parser.add_argument("--project-venv", required=True, help="the project's .venv (emulator)")
     parser.add_argument("--quick", action="store_true", help="a few rounds: for trying only")
-    parser.add_argument("--out", default=str(ROOT / "docs"), help="where the docs go")
+    parser.add_argument("--out", help="where the outputs go (docs/; quick: build/bench-quick/)")
     parser.add_argument("--skip-emulator", action="store_true")
     parser.add_argument("--skip-batch", action="store_true", help="no batch figures (issue 13)")
     parser.add_argument(
@@ -324,125 +380,30 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    out = Path(args.out or (ROOT / ("build/bench-quick" if args.quick else "docs")))
     started = time.time()
-    machine_info = machine()
-
-    cpus = sorted(os.sched_getaffinity(0))
-    server_cpu = cpus[0] if len(cpus) > 1 else None
-    client_cpu = cpus[-1] if len(cpus) > 1 else None
-    if len(cpus) > 1:
-        os.sched_setaffinity(0, {cpus[-1]})  # children inherit: clients on the other core
-    sides_all = [
-        Side(
-            "langchain",
-            "LangChain side (openai 3.x)",
-            str(Path(args.venv).absolute() / "bin" / "python"),
-            ("httpx", "openai", "openai_aiohttp", "gw_core", "ChatGateway", "ChatOpenAI"),
-            "ChatGateway",
-            "ChatOpenAI",
-        ),
-        Side(
-            "llamaindex",
-            "LlamaIndex side (openai 2.x)",
-            str(Path(args.venv_openai2).absolute() / "bin" / "python"),
-            ("httpx", "openai", "openai_aiohttp", "gw_core", "GatewayLLM", "OpenAILike"),
-            "GatewayLLM",
-            "OpenAILike",
-        ),
-    ]
-
-    versions: dict[str, Any] = {}
-    sides: list[Side] = []
-    stmts: dict[str, dict[str, str]] = {}
-    for side in sides_all:
-        if args.side and side.key != args.side:
-            continue
-        info = _worker(side.python, ["versions"], timeout=300)
-        versions[side.key] = info
-        missing = {n for n, ok in info["importable"].items() if ok is not True}
-        for name in sorted(missing & set(side.targets)):
-            _log(f"{side.key}: {name} is not importable, left out: {info['importable'][name]}")
-        targets = tuple(t for t in side.targets if t not in missing)
-        sides.append(Side(side.key, side.title, side.python, targets, side.ours, side.peer))
-        stmts[side.key] = info["import_statements"]
-
-    raw: dict[str, Any] = {"runs": {}, "profiles": {}}
-    with loopback_server(server_cpu, plan.chunks) as base_url:
-        for side in sides:
-            _log(f"{side.key}: interleaved calls, streams and async load: {side.targets}")
-            raw["runs"][side.key] = _worker(
-                side.python,
-                [
-                    "run",
-                    "--targets",
-                    ",".join(side.targets),
-                    "--base-url",
-                    base_url,
-                    "--chunks",
-                    str(plan.chunks),
-                    "--warmup",
-                    str(plan.warmup),
-                    "--sync-rounds",
-                    str(plan.sync_rounds),
-                    "--sync-block",
-                    str(plan.sync_block),
-                    "--stream-rounds",
-                    str(plan.stream_rounds),
-                    "--stream-block",
-                    str(plan.stream_block),
-                    "--async-rounds",
-                    str(plan.async_rounds),
-                    "--async-calls",
-                    str(plan.async_calls),
-                    "--idle-pool",
-                    side.ours,
-                    "--concurrency",
-                    str(plan.concurrency),
-                ],
-                timeout=900,
-            )
-        _log("cold imports, round-robin over both venvs")
-        raw["imports"] = measure_imports(sides, plan, stmts)
-        _log("peak RSS after import and after 1,000 calls")
-        raw["rss"] = measure_rss(sides, plan, base_url)
-        pyspy = str(Path(sys.executable).parent / "py-spy")
-        for side in sides:
-            for name in ("gw_core", side.ours):  # the layers of our own stack
-                if name not in side.targets:
-                    continue
-                _log(f"{side.key}: sampling {name} with py-spy")
-                per_op = raw["profiles"].setdefault(side.key, {}).setdefault(name, {})
-                for op, count in (
-                    ("call", plan.profile_calls),
-                    ("stream", plan.profile_streams),
-                    ("acall", plan.profile_acalls),
-                ):
-                    per_op[op] = profile(
-                        pyspy,
-                        side.python,
-                        HERE / "worker.py",
-                        name,
-                        op,
-                        count,
-                        base_url,
-                        plan.chunks,
-                        _env(),
-                        client_cpu,
-                        set(cpus),
-                    )
+    meta: dict[str, Any] = {"mode": "quick" if args.quick else "full", "machine": machine()}
+    if len(ALL_CPUS) > 1:
+        os.sched_setaffinity(0, {ALL_CPUS[-1]})  # children inherit: clients on the other core
+    sides, versions = _sides(args)
+    raw = measure_clients(sides, plan, versions)
+    project_python = _python(args.project_venv)
     if args.skip_emulator:
         raw["emulator"] = {"error": "skipped (--skip-emulator)"}
     else:
         _log("the emulator's own throughput")
-        raw["emulator"] = emulator_throughput(
-            str(Path(args.project_venv).absolute() / "bin" / "python"), args.quick, set(cpus)
-        )
+        raw["emulator"] = emulator_throughput(project_python, args.quick)
+    batch = None
+    if not args.skip_batch:
+        _log("batch engine vs ChatOpenAI.abatch, Redis limiter, Ray (bench/batch.py)")
+        from batch import measure
 
-    meta = {
-        "mode": "quick" if args.quick else "full",
+        rows, ray_rows = (1_000, 500) if args.quick else (10_000, 2_000)
+        batch = measure(project_python, _python(args.venv), rows=rows, ray_rows=ray_rows,
+                        server_cpu=SERVER_CPU)  # fmt: skip
+    meta |= {
         "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "duration_s": None,
-        "machine": machine_info,
+        "duration_s": round(time.time() - started, 1),
         "plan": plan.__dict__,
         "sides": {
             s.key: {"title": s.title, "targets": list(s.targets), "ours": s.ours, "peer": s.peer}
@@ -451,28 +412,17 @@ def main(argv: list[str] | None = None) -> None:
         "versions": versions,
         "command": "make bench" + (" BENCH_ARGS=--quick" if args.quick else ""),
     }
-    results = analyse(raw, meta)
-    if not args.skip_batch:
-        _log("batch engine vs ChatOpenAI.abatch, Redis limiter, Ray (bench/batch.py)")
-        from batch import BATCH_KEYS, measure
-
-        figures = measure(
-            str(Path(args.project_venv).absolute() / "bin" / "python"),
-            str(Path(args.venv).absolute() / "bin" / "python"),
-            rows=1_000 if args.quick else 10_000,
-            ray_rows=500 if args.quick else 2_000,
-            server_cpu=server_cpu,
-        )
-        results["batch"] = figures
-        results.update({key: figures.get(key) for key in BATCH_KEYS})
-    results["meta"]["duration_s"] = round(time.time() - started, 1)
-    paths = write_outputs(results, Path(args.out))
-    _log(f"done in {results['meta']['duration_s']:.0f} s: " + ", ".join(str(p) for p in paths))
-    for name, value in results["ratios"].items():
-        detail = results["ratio_details"][name]
-        verdict = "" if detail["target"] is None else ("met" if detail["met"] else "NOT met")
+    # The published run this one replaces: read before it is overwritten.
+    previous = previous_of(ROOT / "docs" / "benchmarks.json")
+    results = analyse(raw, meta, batch, previous)
+    paths = write_outputs(results, out)
+    _log(f"done in {meta['duration_s']:.0f} s: " + ", ".join(str(p) for p in paths))
+    for spec in BY_KEY.values():
+        value = results["ratios"].get(spec.key, results.get(spec.key))
+        met = spec.met(value)
+        verdict = "" if met is None else ("met" if met else "NOT met")
         shown = "n/a" if value is None else f"{value:.2f}"
-        print(f"  {name:45s} {shown:>6s}  {verdict}")
+        print(f"  {spec.key:45s} {shown:>6s}  {verdict}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Imports happen inside the builders: a worker process imports only what it measur
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections.abc import Callable
@@ -46,28 +47,19 @@ class Target:
     build: Callable[[str], Driver]
     #: Phases this target takes part in ("sync", "stream", "async").
     phases: tuple[str, ...] = ("sync", "stream", "async")
-    #: Reference rows explain a figure; they are not one of the six compared clients.
-    reference: bool = False
+    #: "ours", "peer", "floor" (raw HTTP, the raw SDK) or "reference" (rows that explain a
+    #: figure and are not one of the six compared clients).
+    role: str = "peer"
 
 
-def http_module() -> Any:
+def http_name() -> str:
     """The HTTP library under the installed openai SDK: httpx2 on 3.x, httpx on 2.x.
 
     Chosen from package metadata, so the raw-HTTP rows never import openai itself.
     """
-    import importlib
-
-    return importlib.import_module("httpx2" if _openai_major() >= 3 else "httpx")
-
-
-def _openai_major() -> int:
     from importlib.metadata import version
 
-    return int(version("openai").split(".", 1)[0])
-
-
-def http_import_stmt() -> str:
-    return "import httpx2" if _openai_major() >= 3 else "import httpx"
+    return "httpx2" if int(version("openai").split(".", 1)[0]) >= 3 else "httpx"
 
 
 class _Stopwatch:
@@ -97,7 +89,7 @@ class RawHttp:
     """A plain POST with the SDK's own HTTP library, ``json.loads`` and a minimal SSE loop."""
 
     def __init__(self, base_url: str) -> None:
-        self._http = http_module()
+        self._http = importlib.import_module(http_name())
         self._url = base_url + "/v1/chat/completions"
         self._headers = {"Authorization": f"Bearer {API_KEY}"}
         self._body = {"model": MODEL, "messages": MESSAGES}
@@ -311,36 +303,34 @@ def _openai_like(base_url: str) -> Driver:
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
-        Target("httpx", "raw httpx POST", "", RawHttp),
-        Target("openai", "openai client", "import openai", RawOpenAI),
-        Target(
-            "openai_aiohttp",
-            "openai client on aiohttp",
-            "import openai",
-            RawOpenAIAioHttp,
-            phases=("async",),
-            reference=True,
-        ),
-        Target(
-            "gw_core",
-            "gw_core Gateway (no framework)",
-            "import gw_core.transport",
-            GwCore,
-            reference=True,
-        ),
-        Target("ChatGateway", "ChatGateway", "from langchain_gw import ChatGateway", _chat_gateway),
-        Target("ChatOpenAI", "ChatOpenAI", "from langchain_openai import ChatOpenAI", _chat_openai),
-        Target("GatewayLLM", "GatewayLLM", "from llamaindex_gw import GatewayLLM", _gateway_llm),
-        Target(
-            "OpenAILike",
-            "OpenAILike",
-            "from llama_index.llms.openai_like import OpenAILike",
-            _openai_like,
-        ),
+        Target("httpx", "raw HTTP POST (httpx / httpx2)", "", RawHttp, role="floor"),
+        Target("openai", "openai client", "import openai", RawOpenAI, role="floor"),
+        Target("openai_aiohttp", "openai client on aiohttp", "import openai", RawOpenAIAioHttp,
+               phases=("async",), role="reference"),
+        Target("gw_core", "gw_core.Gateway alone", "import gw_core.transport", GwCore,
+               role="reference"),
+        Target("ChatGateway", "ChatGateway", "from langchain_gw import ChatGateway",
+               _chat_gateway, role="ours"),
+        Target("ChatOpenAI", "ChatOpenAI", "from langchain_openai import ChatOpenAI",
+               _chat_openai),
+        Target("GatewayLLM", "GatewayLLM", "from llamaindex_gw import GatewayLLM",
+               _gateway_llm, role="ours"),
+        Target("OpenAILike", "OpenAILike", "from llama_index.llms.openai_like import OpenAILike",
+               _openai_like),
     )
-}
+}  # fmt: skip
+
+
+def label(name: str) -> str:
+    """How the Markdown names a client: ours in bold, references marked."""
+    target = TARGETS.get(name)
+    if target is None:
+        return name
+    if target.role == "ours":
+        return f"**{target.label}** (ours)"
+    return f"{target.label} (reference)" if target.role == "reference" else target.label
 
 
 def import_stmt(name: str) -> str:
     """The import statement timed for a target (the raw HTTP one depends on the SDK)."""
-    return http_import_stmt() if name == "httpx" else TARGETS[name].import_stmt
+    return f"import {http_name()}" if name == "httpx" else TARGETS[name].import_stmt

@@ -31,25 +31,11 @@ from loopback_server import ANSWER
 from targets import TARGETS, Driver, import_stmt
 
 PACKAGES = (
-    "openai",
-    "httpx",
-    "httpx2",
-    "httpcore",
-    "httpcore2",
-    "pydantic",
-    "pydantic-core",
-    "tenacity",
-    "langchain-core",
-    "langchain-openai",
-    "langsmith",
-    "llama-index-core",
-    "llama-index-llms-openai",
-    "llama-index-llms-openai-like",
-    "gw-integrations",
-    "aiohttp",
-    "httpx-aiohttp",
-    "py-spy",
-)
+    "openai", "httpx", "httpx2", "httpcore", "httpcore2", "pydantic", "pydantic-core",
+    "tenacity", "langchain-core", "langchain-openai", "langsmith", "llama-index-core",
+    "llama-index-llms-openai", "llama-index-llms-openai-like", "gw-integrations", "aiohttp",
+    "httpx-aiohttp", "py-spy",
+)  # fmt: skip
 
 
 _CONNECTS = [0]
@@ -299,6 +285,17 @@ def profile_loop(op: Callable[[], object], count: int) -> None:
         op()
 
 
+def _per_op(args: argparse.Namespace, count: int, wall: float, cpu: float) -> dict[str, Any]:
+    """The loop's own wall and CPU time per operation (py-spy gives only shares)."""
+    return {
+        "target": args.target,
+        "op": args.op,
+        "count": count,
+        "wall_us_per_op": wall * 1e6 / count,
+        "cpu_us_per_op": cpu * 1e6 / count,
+    }
+
+
 def _load_async(args: argparse.Namespace, driver: Driver) -> dict[str, Any]:
     """``--count`` async calls with ``--concurrency`` in flight, in one loop."""
     calls = max(args.count, args.concurrency)
@@ -308,17 +305,12 @@ def _load_async(args: argparse.Namespace, driver: Driver) -> dict[str, Any]:
         await sustained(driver.acall, args.concurrency, args.concurrency)  # warm-up
         clock["start"], clock["cpu"] = time.perf_counter(), time.process_time()
         await sustained(driver.acall, calls, args.concurrency)
-        clock["end"], clock["cpu_end"] = time.perf_counter(), time.process_time()
+        clock["wall"] = time.perf_counter() - clock["start"]
+        clock["cpu"] = time.process_time() - clock["cpu"]
 
     # Samples count only under profile_loop; the warm-up is a small share of them.
     profile_loop(lambda: asyncio.run(run()), 1)
-    return {
-        "target": args.target,
-        "op": args.op,
-        "count": calls,
-        "wall_us_per_op": (clock["end"] - clock["start"]) * 1e6 / calls,
-        "cpu_us_per_op": (clock["cpu_end"] - clock["cpu"]) * 1e6 / calls,
-    }
+    return _per_op(args, calls, clock["wall"], clock["cpu"])
 
 
 def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
@@ -333,13 +325,7 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
         op()
     start, cpu = time.perf_counter(), time.process_time()
     profile_loop(op, args.count)
-    return {
-        "target": args.target,
-        "op": args.op,
-        "count": args.count,
-        "wall_us_per_op": (time.perf_counter() - start) * 1e6 / args.count,
-        "cpu_us_per_op": (time.process_time() - cpu) * 1e6 / args.count,
-    }
+    return _per_op(args, args.count, time.perf_counter() - start, time.process_time() - cpu)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -348,14 +334,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("versions")
     run = sub.add_parser("run")
     run.add_argument("--targets", required=True)
-    run.add_argument("--warmup", type=int, default=30)
-    run.add_argument("--sync-rounds", type=int, default=20)
-    run.add_argument("--sync-block", type=int, default=50)
-    run.add_argument("--stream-rounds", type=int, default=15)
-    run.add_argument("--stream-block", type=int, default=4)
-    run.add_argument("--async-rounds", type=int, default=4)
-    run.add_argument("--async-calls", type=int, default=800, help="calls per async round")
-    run.add_argument("--concurrency", type=int, default=200, help="async calls in flight")
+    plan = "warmup sync-rounds sync-block stream-rounds stream-block async-rounds async-calls"
+    for option in [*plan.split(), "concurrency"]:  # run.py's Plan, always given
+        run.add_argument(f"--{option}", type=int, required=True)
     run.add_argument("--idle-pool", default="", help="targets whose pool decay is measured")
     run.add_argument("--burst", type=int, default=50, help="idle-pool test: calls per burst")
     run.add_argument("--idle", type=int, default=100, help="idle-pool test: idle connections")
