@@ -171,6 +171,7 @@ def previous_of(path: Path) -> dict[str, Any] | None:
     return {
         "generated_utc": old["meta"]["generated_utc"],
         "mode": old["meta"]["mode"],
+        "commit": old["meta"].get("commit"),
         "ratios": {k: v for k, v in ratios.items() if v is not None},
     }
 
@@ -385,6 +386,8 @@ def analyse(
         results.update({r.key: batch_value(batch, r) for r in RATIOS if r.side == "batch"})
     if previous is not None:
         results["previous"] = previous
+    if raw.get("compare"):
+        results["compare"] = raw["compare"]
     return results
 
 

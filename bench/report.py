@@ -2,7 +2,7 @@
 
 Every figure on the page comes from the results: the ratios, their targets and wording
 from bench/analysis.py's registry (``RATIOS``), the explanations from the profile. The one
-hand-written part is the account of a change (``_what_changed``, ``TRANSPORT_AB``), and
+hand-written part is the account of a change (``_what_changed``), and
 it quotes the run's own figures. ``python bench/report.py docs/benchmarks.json --out DIR``
 re-renders a saved run without measuring anything.
 """
@@ -17,10 +17,6 @@ from typing import Any
 from analysis import BY_KEY, FIGURE_OF_KIND, RATIOS, Ratio, published
 from chart import draw
 from targets import label
-
-#: The lead's interleaved old-vs-new check of the transport alone, quoted under "Noise"
-#: (figures from that run, not from make bench); None until it is filled in.
-TRANSPORT_AB: str | None = None
 
 
 def _f(value: Any, digits: int = 0) -> str:
@@ -112,7 +108,7 @@ def _side_tables(fig: dict[str, Any], title: str) -> list[str]:
 
 
 def _noise(results: dict[str, Any]) -> list[str]:
-    """How far the sync per-call ratios move from round to round, from this run's JSON."""
+    """How far the sync per-call ratios move from round to round, and old against new."""
     spreads = []
     for spec in RATIOS:
         rounds = results["ratio_details"].get(spec.key, {}).get("per_round") or []
@@ -121,23 +117,31 @@ def _noise(results: dict[str, Any]) -> list[str]:
                 f"`{spec.key}` {min(rounds):.2f}–{max(rounds):.2f} over {len(rounds)} rounds "
                 f"(median {_f(published(results, spec.key), 2)})"
             )
-    transport = "gw_core_call_overhead_vs_openai"
-    before = (results.get("previous") or {}).get("ratios", {}).get(transport)
-    check = TRANSPORT_AB or (
-        "**[to be filled in: the interleaved old-vs-new run of the transport alone, "
-        "`TRANSPORT_AB` in bench/report.py]**"
-    )
-    return [
+    out = [
         "**Noise.** The sync per-call ratios are medians of per-round ratios, and on this "
         "shared 2-core machine the rounds spread widely: in this run "
         + "; ".join(spreads)
-        + " (`per_round` in the JSON). A move of a median within that spread is not a "
-        f"regression by itself. The transport alone (`{transport}`) is "
-        f"{_f(published(results, transport), 2)} in this run, {_f(before, 2)} in the "
-        "previous one; measured old against new, interleaved, it showed no difference: "
-        f"{check}",
+        + " (`per_round` in the JSON). A move of a median between two published runs, "
+        "days apart, is not by itself a regression. What answers that question is one "
+        "session measuring both codes interleaved: `bench/compare.py REV` runs the same "
+        "sync and stream rounds in alternating processes, one importing our packages from "
+        "REV and the next from this checkout, against one server.",
         "",
     ]
+    compared = results.get("compare") or {}
+    for side, found in compared.items():
+        rows = [
+            [f"`{key}`", _f(v.get("old"), 2), _f(v.get("new"), 2)]
+            for key, v in found["ratios"].items()
+        ]
+        out += [
+            f"Old against new, {side} side ({found['pairs']} pairs of processes, "
+            f"{found['rounds_per_process']} rounds each; medians over all rounds):",
+            "",
+            *_table(["ratio", f"at `{found['old']}`", "now"], rows),
+            "",
+        ]
+    return out
 
 
 def _batch(results: dict[str, Any]) -> list[str]:
@@ -422,13 +426,17 @@ def markdown(results: dict[str, Any]) -> str:
         "## How to rerun",
         "",
         "```sh",
-        "make bench                        # the published run: creates its venvs; < 15 min here",
+        "make bench                        # the published run: creates its venvs; < 20 min here",
         "make bench BENCH_ARGS=--quick     # a short trial of the harness",
+        "make bench BENCH_ARGS='--compare REV'  # and old (REV) against new, interleaved",
+        ".venv-bench/bin/python bench/compare.py REV --venv .venv-bench --side langchain",
         "```",
         "",
         "It writes `docs/benchmarks.md`, `docs/benchmarks.json` (every ratio with its "
         "per-round values, the figures, versions, and the ratios of the run it replaces as "
-        "`previous`) and `docs/benchmarks.png`; the quick trial writes to `build/bench-quick/`.",
+        "`previous`) and `docs/benchmarks.png`; the quick trial writes to `build/bench-quick/`. "
+        "The old-against-new comparison runs by default against the commit the replaced run "
+        "names (`meta.commit`).",
         "",
         *_method(plan),
         "## Machine and versions",

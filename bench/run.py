@@ -298,6 +298,20 @@ def profile(side: Side, name: str, op: str, count: int, base_url: str, plan: Pla
     return result
 
 
+def _commit() -> str | None:
+    """The checkout's commit, so that a later run can compare against this one's code."""
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    dirty = subprocess.run(["git", "-C", str(ROOT), "diff", "--quiet", "HEAD", "--", *_OURS])
+    if found.returncode != 0:
+        return None
+    return found.stdout.strip() + ("+changes" if dirty.returncode else "")
+
+
+_OURS = ("gw_core", "langchain_gw", "llamaindex_gw")
+
+
 def machine() -> dict[str, Any]:
     model = ""
     with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -378,6 +392,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--side", choices=("langchain", "llamaindex"), help="measure one venv only (debugging)"
     )
+    parser.add_argument(
+        "--compare",
+        metavar="REV",
+        help="also measure the sync/stream ratios at REV against now, interleaved (default: "
+        "the commit of the published run, when it names one; 'none' to skip)",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     out = Path(args.out or (ROOT / ("build/bench-quick" if args.quick else "docs")))
@@ -401,7 +421,17 @@ def main(argv: list[str] | None = None) -> None:
         rows, ray_rows = (1_000, 500) if args.quick else (10_000, 2_000)
         batch = measure(project_python, _python(args.venv), rows=rows, ray_rows=ray_rows,
                         server_cpu=SERVER_CPU)  # fmt: skip
+    # The published run this one replaces: read before it is overwritten.
+    previous = previous_of(ROOT / "docs" / "benchmarks.json")
+    rev = args.compare or (previous or {}).get("commit")
+    if rev and rev != "none":
+        from compare import compare
+
+        _log(f"old against new: the sync and stream ratios at {rev} and now (bench/compare.py)")
+        pairs = 1 if args.quick else 3
+        raw["compare"] = {s.key: compare(rev, s.python, s.key, pairs) for s in sides}
     meta |= {
+        "commit": _commit(),
         "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "duration_s": round(time.time() - started, 1),
         "plan": plan.__dict__,
@@ -412,8 +442,6 @@ def main(argv: list[str] | None = None) -> None:
         "versions": versions,
         "command": "make bench" + (" BENCH_ARGS=--quick" if args.quick else ""),
     }
-    # The published run this one replaces: read before it is overwritten.
-    previous = previous_of(ROOT / "docs" / "benchmarks.json")
     results = analyse(raw, meta, batch, previous)
     paths = write_outputs(results, out)
     _log(f"done in {meta['duration_s']:.0f} s: " + ", ".join(str(p) for p in paths))

@@ -199,3 +199,25 @@ def test_batch_figures_are_published_at_the_top_level() -> None:
     assert results["batch_ray_rows_per_s_2_workers"] is None
     assert results["batch_redis_limiter_ms_p50"] == 0.5
     assert "previous" not in results
+
+
+def test_an_old_against_new_comparison_is_rendered_per_side() -> None:
+    compared = {
+        "old": "abc1234",
+        "pairs": 3,
+        "rounds_per_process": 8,
+        "ratios": {"gw_core_call_overhead_vs_openai": {"old": 0.456, "new": 0.321}},
+        "per_round": {},
+    }
+    page = markdown({**PUBLISHED, "compare": {"langchain": compared}})
+    assert "Old against new, langchain side (3 pairs of processes, 8 rounds each" in page
+    assert "| `gw_core_call_overhead_vs_openai` | 0.46 | 0.32 |" in page
+    assert "at `abc1234`" in page
+
+
+def test_an_earlier_revision_is_exported_with_only_our_packages(tmp_path: Path) -> None:
+    from compare import OURS, export
+
+    tree = export("HEAD", tmp_path)
+    assert sorted(p.name for p in tree.iterdir()) == sorted(OURS)
+    assert (tree / "gw_core" / "transport.py").is_file()
