@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gw_core import errors
-from gw_core.catalog import parse
+from gw_core.catalog import ModelSpec, parse
 from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.transport import Gateway
@@ -263,6 +263,39 @@ async def test_async_complete_retries_and_fails_over(emu: GatewayEmulator, sleep
     done = await gw.acomplete(_body("gemini-3-flash-preview"), parse("gemini-3-flash-preview"))
     assert done.route.pool == "low" and done.route.attempts == 2
     assert "first chunk" in done.result.content
+
+
+class Hook:
+    """Records what Gateway.asend tells an attempt hook."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    async def before(self, target: ModelSpec, body: dict[str, Any]) -> None:
+        assert body["model"] == target.id  # the body as sent to that pool
+        self.seen.append(("before", target.id))
+
+    async def failed(self, target: ModelSpec, error: Exception) -> None:
+        self.seen.append((type(error).__name__, target.id))
+
+
+async def test_asend_runs_its_hook_around_every_attempt_and_keeps_the_raw_answer(
+    emu: GatewayEmulator, sleeps: Sleeps
+) -> None:
+    emu.inject(Fault.status(429), model="gpt-5.4-hc")
+    gw = _gateway(emu, sleeps, pools=("hc", "fd"))
+    hook = Hook()
+    sent = await gw.asend(_body("gpt-5.4"), parse("gpt-5.4"), hook=hook)
+    assert hook.seen == [
+        ("before", "gpt-5.4-hc"),
+        ("RateLimitError", "gpt-5.4-hc"),
+        ("before", "gpt-5.4-fd"),
+    ]
+    route = sent.completion.route
+    assert (route.model, route.pool, route.attempts) == ("gpt-5.4-fd", "fd", 2)
+    assert sent.payload["choices"][0]["message"]["content"] == sent.completion.result.content
+    assert sent.request_id is not None and sent.request_id == sent.payload["id"]
+    assert emu.request_count == 2
 
 
 async def test_async_stream_retried_before_first_chunk_then_typed_after(
