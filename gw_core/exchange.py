@@ -39,13 +39,12 @@ __all__ = [
     "Route",
     "apost",
     "cause",
-    "decode_json",
+    "decode_completion",
     "map_error",
     "post",
     "retryable_event_error",
     "retyped",
     "sdk",
-    "to_completion",
     "with_model",
 ]
 
@@ -203,23 +202,22 @@ async def apost(
 # -- a whole answer -------------------------------------------------------------------------
 
 
-def decode_json(content: bytes, target: ModelSpec) -> Any:
-    """The JSON of a non-streaming answer, or :class:`MalformedResponseError`."""
+def decode_completion(content: bytes, target: ModelSpec, attempt: int) -> tuple[Any, Completion]:
+    """A non-streaming answer: its JSON as sent, and its :class:`Completion`.
+
+    Not JSON is :class:`MalformedResponseError`; an error body (with a 200) raises its typed
+    error, retryable by its code like an error event before a stream's first chunk.
+    """
     try:
-        return json.loads(content)
+        payload = json.loads(content)
     except (ValueError, RecursionError):
         raise errors.MalformedResponseError(
             f"the gateway's response for {target.id} is not JSON (or nested too deeply): "
             f"{len(content)} bytes starting {errors.excerpt(content, 60)!r}"
         ) from None
-
-
-def to_completion(payload: Any, target: ModelSpec, attempt: int) -> Completion:
-    """The :class:`Completion` of a decoded answer; an error body (with a 200) raises its
-    typed error, retryable by its code like an error event before a stream's first chunk."""
     try:
         result = parse_completion(payload)
     except errors.GatewayAPIError as err:
         err.model = target.id
         raise retryable_event_error(err) from None
-    return Completion(result, Route(target.id, target.pool, attempt))
+    return payload, Completion(result, Route(target.id, target.pool, attempt))

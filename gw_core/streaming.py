@@ -10,9 +10,10 @@
 :class:`ChatStream` and :class:`AsyncChatStream` differ only in their IO (``for`` or
 ``async for``, ``close`` or ``aclose``, how the rest of a finished body is drained); every
 decision (which pool an attempt goes to, when a stream counts as open, what a failure
-becomes before and after the first delta, when the answer is over before ``[DONE]``) is a
-method of :class:`_StreamBase` that both call. The per-chunk loop itself is written in
-each: sharing it would put a call or an allocation on every chunk.
+becomes before and after the first delta, when the answer is over before ``[DONE]``) is
+written once, in :class:`_StreamBase` or a function here, and both call it. The per-chunk
+loop itself is written in each: sharing it would put a call or an allocation on every
+chunk.
 """
 
 from __future__ import annotations
@@ -106,6 +107,24 @@ def _after_first(
     return exc
 
 
+def _opened(
+    response: Any,
+    chunks: Any,
+    events: Any,
+    acc: StreamAccumulator,
+    first: StreamDelta | None,
+    target: ModelSpec,
+    number: int,
+) -> _Opened:
+    """The open stream once its first delta arrived, or once the events ended without one:
+    open all the same when a finish reason came, else a failure to retry."""
+    if first is None and acc.finish_reason is None:
+        raise errors.GatewayConnectionError(
+            f"the stream for {target.id} ended before its first chunk"
+        )
+    return _Opened(response, chunks, events, acc, first, Route(target.id, target.pool, number))
+
+
 async def _no_events() -> AsyncIterator[dict[str, Any]]:
     return
     yield  # an async generator that yields nothing
@@ -154,29 +173,6 @@ class _StreamBase:
         target = self._candidates[(number - 1) % len(self._candidates)]
         return target, with_model(self._body, target)
 
-    def _opened(
-        self,
-        response: Any,
-        chunks: Any,
-        events: Any,
-        acc: StreamAccumulator,
-        first: StreamDelta | None,
-        target: ModelSpec,
-        number: int,
-    ) -> _Opened:
-        """The open stream once its first delta arrived, or once the events ended without
-        one: open all the same when a finish reason came, else a failure to retry."""
-        if first is None and acc.finish_reason is None:
-            raise errors.GatewayConnectionError(
-                f"the stream for {target.id} ended before its first chunk"
-            )
-        return _Opened(response, chunks, events, acc, first, Route(target.id, target.pool, number))
-
-    def _began(self, opened: _Opened) -> StreamAccumulator:
-        """Record which route answered; the accumulator the rest of the stream feeds."""
-        self.route, self._acc = opened.route, opened.accumulator
-        return opened.accumulator
-
 
 class ChatStream(_StreamBase):
     """Iterator of :class:`StreamDelta`; closes its connection when done, closed or broken."""
@@ -217,7 +213,7 @@ class ChatStream(_StreamBase):
                 first = acc.add(chunk)
                 if first is not None:
                     break
-            return self._opened(response, chunks, events, acc, first, target, number)
+            return _opened(response, chunks, events, acc, first, target, number)
         except BaseException as exc:
             response.close()
             mapped = _before_first(exc, target.id, self._limits)
@@ -230,7 +226,8 @@ class ChatStream(_StreamBase):
         opened = self._gateway.policy.call(
             lambda number: self._open(number, clock), model=self._spec.id
         )
-        acc = self._began(opened)
+        self.route, self._acc = opened.route, opened.accumulator
+        acc = opened.accumulator
         finished = False
         try:
             if opened.first is not None:
@@ -300,7 +297,7 @@ class AsyncChatStream(_StreamBase):
                 first = acc.add(chunk)
                 if first is not None:
                     break
-            return self._opened(response, chunks, events, acc, first, target, number)
+            return _opened(response, chunks, events, acc, first, target, number)
         except BaseException as exc:
             await response.aclose()
             mapped = _before_first(exc, target.id, self._limits)
@@ -315,7 +312,8 @@ class AsyncChatStream(_StreamBase):
             return await self._open(number, clock)
 
         opened = await self._gateway.policy.acall(attempt, model=self._spec.id)
-        acc = self._began(opened)
+        self.route, self._acc = opened.route, opened.accumulator
+        acc = opened.accumulator
         finished = False
         try:
             if opened.first is not None:

@@ -23,12 +23,11 @@ from gw_core.exchange import (
     Completion,
     Route,
     apost,
-    decode_json,
+    decode_completion,
     map_error,
     post,
     retyped,
     sdk,
-    to_completion,
     with_model,
 )
 from gw_core.reading import Limits, aread_body, cap_error_bodies, read_body
@@ -145,7 +144,7 @@ class Gateway:
             except Exception as exc:
                 failure: BaseException = exc
             else:
-                return to_completion(decode_json(content, target), target, number)
+                return decode_completion(content, target, number)[1]
             finally:
                 response.close()
             raise retyped(failure, map_error(failure, model=target.id))
@@ -185,8 +184,7 @@ class Gateway:
             except Exception as exc:
                 failure: BaseException = exc
             else:
-                payload = decode_json(content, target)
-                completion = to_completion(payload, target, number)
+                payload, completion = decode_completion(content, target, number)
                 return Exchange(completion, payload, response.headers)
             finally:
                 await response.aclose()
