@@ -40,17 +40,17 @@ __all__ = [
     "AttemptHook",
     "ChatStream",
     "Completion",
-    "Exchange",
     "Gateway",
+    "RawAnswer",
     "Route",
     "map_error",
 ]
 
 
 @dataclass(slots=True)
-class Exchange:
-    """One answered async call as :meth:`Gateway.asend` returns it: the completion, and
-    the gateway's JSON body and headers as they came (a batch output keeps both)."""
+class RawAnswer:
+    """An answered call as :meth:`Gateway.asend` returns it: the completion, and the
+    gateway's JSON body and headers as they came (a batch output keeps both)."""
 
     completion: Completion
     payload: Any
@@ -66,10 +66,10 @@ class AttemptHook(Protocol):
     """Work around each attempt of :meth:`Gateway.asend` (the batch sender's rate limiter)."""
 
     async def before(self, target: ModelSpec, body: dict[str, Any]) -> None:
-        """Called before attempt's request is sent to ``target`` with ``body``."""
+        """Called before an attempt's request goes to ``target`` with ``body``."""
 
     async def failed(self, target: ModelSpec, error: Exception) -> None:
-        """Called when the attempt failed with ``error`` (raised on after the hook)."""
+        """Called when the attempt failed with ``error`` (re-raised once this returns)."""
 
 
 class Gateway:
@@ -164,7 +164,7 @@ class Gateway:
         *,
         headers: Mapping[str, str] | None = None,
         hook: AttemptHook | None = None,
-    ) -> Exchange:
+    ) -> RawAnswer:
         """The async attempt loop: :meth:`acomplete` and the batch sender both run this one.
 
         Retried and failed over per the policy; ``hook`` runs around every attempt (a
@@ -176,7 +176,7 @@ class Gateway:
         cap_error_bodies(client, is_async=True)
         limits = self.limits
 
-        async def send(target: ModelSpec, sent: dict[str, Any], number: int) -> Exchange:
+        async def send(target: ModelSpec, sent: dict[str, Any], number: int) -> RawAnswer:
             deadline = time.monotonic() + limits.timeout
             response = await apost(client, target, sent, options, limits)
             try:
@@ -185,12 +185,12 @@ class Gateway:
                 failure: BaseException = exc
             else:
                 payload, completion = decode_completion(content, target, number)
-                return Exchange(completion, payload, response.headers)
+                return RawAnswer(completion, payload, response.headers)
             finally:
                 await response.aclose()
             raise retyped(failure, map_error(failure, model=target.id))
 
-        async def attempt(number: int) -> Exchange:
+        async def attempt(number: int) -> RawAnswer:
             target = candidates[(number - 1) % len(candidates)]
             sent = with_model(body, target)
             if hook is None:
