@@ -25,8 +25,8 @@ from gw_core.transport import Gateway
 
 __all__ = [
     "BatchConfig",
+    "BatchRun",
     "BatchSummary",
-    "RunRecord",
     "arun_batch",
     "plan_rows",
     "run_batch",
@@ -200,7 +200,7 @@ async def run_rows(
     return False
 
 
-class RunRecord:
+class BatchRun:
     """One run's bookkeeping, the same for the local and the Ray engine.
 
     Built before any request: the rows still to send (the output already answers the
@@ -253,7 +253,7 @@ async def arun_batch(
     stop: asyncio.Event | None = None,
 ) -> BatchSummary:
     """Run an OpenAI Batch input file into an output file on this event loop."""
-    run = RunRecord(input_path, output_path, config, on_row)
+    run = BatchRun(input_path, output_path, config, on_row)
     run.open()
     summary = run.summary
     try:

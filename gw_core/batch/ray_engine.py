@@ -19,7 +19,7 @@ from __future__ import annotations
 from os import PathLike
 from typing import Any
 
-from gw_core.batch.engine import BatchConfig, BatchSummary, RunRecord, Sink, run_rows
+from gw_core.batch.engine import BatchConfig, BatchRun, BatchSummary, Sink, run_rows
 from gw_core.batch.files import Row
 from gw_core.batch.send import RowOutcome
 from gw_core.errors import GatewayInputError
@@ -65,7 +65,7 @@ def run_on_ray(
         raise GatewayInputError(f"workers must be an int >= 1, got {workers!r}")
     import ray
 
-    run = RunRecord(input_path, output_path, config, on_row)
+    run = BatchRun(input_path, output_path, config, on_row)
     config, summary = run.config, run.summary
     shards = _shards(run.pending, workers)
     if config.limiter is not None:
