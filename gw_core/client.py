@@ -172,6 +172,18 @@ def _headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
+def _sdk_arguments(settings: Settings, http_client: Any) -> dict[str, Any]:
+    """What the sync and the async SDK client are built with alike."""
+    return {
+        "api_key": settings.secret(),
+        "base_url": settings.api_base,
+        "max_retries": 0,  # tenacity is the only retry loop
+        "timeout": _timeout(settings),
+        "default_headers": _headers(settings),
+        "http_client": http_client,
+    }
+
+
 def _build_sync(settings: Settings, http_client: Any = None) -> openai.OpenAI:
     import openai
 
@@ -179,14 +191,7 @@ def _build_sync(settings: Settings, http_client: Any = None) -> openai.OpenAI:
         http_client = openai.DefaultHttpxClient(
             follow_redirects=False, timeout=_timeout(settings), verify=_shared_ssl_context()
         )
-    return openai.OpenAI(
-        api_key=settings.secret(),
-        base_url=settings.api_base,
-        max_retries=0,  # tenacity is the only retry loop
-        timeout=_timeout(settings),
-        default_headers=_headers(settings),
-        http_client=http_client,
-    )
+    return openai.OpenAI(**_sdk_arguments(settings, http_client))
 
 
 def _build_async(settings: Settings, http_client: Any = None) -> openai.AsyncOpenAI:
@@ -198,14 +203,7 @@ def _build_async(settings: Settings, http_client: Any = None) -> openai.AsyncOpe
             verify=_shared_ssl_context(),
             choice=getattr(settings, "async_http", None),
         )
-    return openai.AsyncOpenAI(
-        api_key=settings.secret(),
-        base_url=settings.api_base,
-        max_retries=0,  # tenacity is the only retry loop
-        timeout=_timeout(settings),
-        default_headers=_headers(settings),
-        http_client=http_client,
-    )
+    return openai.AsyncOpenAI(**_sdk_arguments(settings, http_client))
 
 
 def check_http_client(client: Any, *, asynchronous: bool) -> None:

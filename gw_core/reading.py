@@ -299,10 +299,26 @@ class Clock:
             raise Stalled(deadline=False)
 
 
+# The two readers below share their decoders and their end of input; the loop between is
+# written in each (``for`` / ``async for``), because sharing it would cost a call or an
+# allocation on every chunk of every stream.
+
+
+def _decoders(limits: Limits) -> tuple[LineSplitter, SSEState]:
+    """The line splitter and the SSE decoder of one stream, under its caps."""
+    return LineSplitter(limits), SSEState(max_event_bytes=limits.max_event_bytes)
+
+
+def _end_of_input(lines: LineSplitter, state: SSEState) -> dict[str, Any] | None:
+    """The input ended: its unterminated last line, if that completes an event."""
+    chunk = state.feed(lines.rest())
+    state.close()
+    return chunk
+
+
 def sse_events(chunks: Iterator[bytes], limits: Limits, clock: Clock) -> Iterator[dict[str, Any]]:
     """The stream's JSON events, read under the caps; the clock is checked on every read."""
-    lines = LineSplitter(limits)
-    state = SSEState(max_event_bytes=limits.max_event_bytes)
+    lines, state = _decoders(limits)
     for data in chunks:
         for line in lines.feed(data):
             chunk = state.feed(line)
@@ -311,18 +327,16 @@ def sse_events(chunks: Iterator[bytes], limits: Limits, clock: Clock) -> Iterato
             elif state.done:
                 return
         clock.check()
-    chunk = state.feed(lines.rest())
+    chunk = _end_of_input(lines, state)
     if chunk is not None:
         yield chunk
-    state.close()
 
 
 async def asse_events(
     chunks: AsyncIterator[bytes], limits: Limits, clock: Clock
 ) -> AsyncIterator[dict[str, Any]]:
     """Async twin of :func:`sse_events`."""
-    lines = LineSplitter(limits)
-    state = SSEState(max_event_bytes=limits.max_event_bytes)
+    lines, state = _decoders(limits)
     async for data in chunks:
         for line in lines.feed(data):
             chunk = state.feed(line)
@@ -331,10 +345,9 @@ async def asse_events(
             elif state.done:
                 return
         clock.check()
-    chunk = state.feed(lines.rest())
+    chunk = _end_of_input(lines, state)
     if chunk is not None:
         yield chunk
-    state.close()
 
 
 def stalled(deadline: bool, limits: Limits, model: str, partial: str | None) -> errors.GatewayError:

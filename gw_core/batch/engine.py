@@ -23,7 +23,15 @@ from gw_core.retry import RetryPolicy
 from gw_core.settings import Settings
 from gw_core.transport import Gateway
 
-__all__ = ["BatchConfig", "BatchSummary", "arun_batch", "plan_rows", "run_batch", "run_rows"]
+__all__ = [
+    "BatchConfig",
+    "BatchRun",
+    "BatchSummary",
+    "arun_batch",
+    "plan_rows",
+    "run_batch",
+    "run_rows",
+]
 
 Sink = Callable[[RowOutcome], None]
 
@@ -192,6 +200,50 @@ async def run_rows(
     return False
 
 
+class BatchRun:
+    """One run's bookkeeping, the same for the local and the Ray engine.
+
+    Built before any request: the rows still to send (the output already answers the
+    rest) and the refusal of a row the token limit could never admit. Then every finished
+    row goes to the output file, the summary and ``on_row``, in that order.
+    """
+
+    def __init__(
+        self,
+        input_path: str | PathLike[str],
+        output_path: str | PathLike[str],
+        config: BatchConfig | None,
+        on_row: Sink | None,
+    ) -> None:
+        self.config = (config or BatchConfig()).resolved()
+        self._started = time.monotonic()
+        rows = read_rows(input_path, model=self.config.model)
+        self.pending, skipped = plan_rows(rows, output_path, retry_failed=self.config.retry_failed)
+        _check_limits(self.pending, self.config.limiter)
+        self.summary = BatchSummary(rows_total=len(rows), rows_skipped=skipped)
+        self._output_path = output_path
+        self._output: OutputFile | None = None
+        self._on_row = on_row
+
+    def open(self) -> None:
+        """Open the output file for appending (once the run is about to send)."""
+        self._output = OutputFile(self._output_path, fsync_every=self.config.fsync_every)
+
+    def record(self, outcome: RowOutcome) -> None:
+        """A finished row: its line, its counts, the caller's ``on_row``."""
+        assert self._output is not None, "open() the run first"
+        self._output.write(outcome.line)
+        self.summary.add(outcome)
+        if self._on_row is not None:
+            self._on_row(outcome)
+
+    def close(self) -> None:
+        """Flush and close the output; the summary gets the run's wall time."""
+        if self._output is not None:
+            self._output.close()
+        self.summary.wall_time = time.monotonic() - self._started
+
+
 async def arun_batch(
     input_path: str | PathLike[str],
     output_path: str | PathLike[str],
@@ -201,28 +253,16 @@ async def arun_batch(
     stop: asyncio.Event | None = None,
 ) -> BatchSummary:
     """Run an OpenAI Batch input file into an output file on this event loop."""
-    config = (config or BatchConfig()).resolved()
-    started = time.monotonic()
-    rows = read_rows(input_path, model=config.model)
-    pending, skipped = plan_rows(rows, output_path, retry_failed=config.retry_failed)
-    _check_limits(pending, config.limiter)
-    summary = BatchSummary(rows_total=len(rows), rows_skipped=skipped)
-    output = OutputFile(output_path, fsync_every=config.fsync_every)
-
-    def sink(outcome: RowOutcome) -> None:
-        output.write(outcome.line)
-        summary.add(outcome)
-        if on_row is not None:
-            on_row(outcome)
-
+    run = BatchRun(input_path, output_path, config, on_row)
+    run.open()
+    summary = run.summary
     try:
-        summary.interrupted = not await run_rows(pending, config, sink, stop=stop)
+        summary.interrupted = not await run_rows(run.pending, run.config, run.record, stop=stop)
     except asyncio.CancelledError:
         summary.interrupted = True
         raise
     finally:
-        output.close()
-        summary.wall_time = time.monotonic() - started
+        run.close()
     return summary
 
 

@@ -16,19 +16,11 @@ can read the pickled config, as they could read any task's data.
 
 from __future__ import annotations
 
-import time
 from os import PathLike
 from typing import Any
 
-from gw_core.batch.engine import (
-    BatchConfig,
-    BatchSummary,
-    Sink,
-    _check_limits,
-    plan_rows,
-    run_rows,
-)
-from gw_core.batch.files import OutputFile, Row, read_rows
+from gw_core.batch.engine import BatchConfig, BatchRun, BatchSummary, Sink, run_rows
+from gw_core.batch.files import Row
 from gw_core.batch.send import RowOutcome
 from gw_core.errors import GatewayInputError
 
@@ -73,18 +65,14 @@ def run_on_ray(
         raise GatewayInputError(f"workers must be an int >= 1, got {workers!r}")
     import ray
 
-    config = (config or BatchConfig()).resolved()
-    started = time.monotonic()
-    rows = read_rows(input_path, model=config.model)
-    pending, skipped = plan_rows(rows, output_path, retry_failed=config.retry_failed)
-    _check_limits(pending, config.limiter)
-    summary = BatchSummary(rows_total=len(rows), rows_skipped=skipped)
-    shards = _shards(pending, workers)
+    run = BatchRun(input_path, output_path, config, on_row)
+    config, summary = run.config, run.summary
+    shards = _shards(run.pending, workers)
     if config.limiter is not None:
         config = _with_limiter(config, config.limiter.share_of(len(shards) or 1))
     if not ray.is_initialized():
         ray.init(include_dashboard=False)
-    output = OutputFile(output_path, fsync_every=config.fsync_every)
+    run.open()
     actor_class: Any = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_Worker)
     config_ref = ray.put(config)
     actors: list[Any] = [actor_class.remote(config_ref) for _ in shards]
@@ -96,10 +84,7 @@ def run_on_ray(
             done, _ = ray.wait(list(runs), num_returns=len(runs), timeout=_POLL_SECONDS)
             for outcomes in ray.get([actor.drain.remote() for actor in actors]):
                 for outcome in outcomes:
-                    output.write(outcome.line)
-                    summary.add(outcome)
-                    if on_row is not None:
-                        on_row(outcome)
+                    run.record(outcome)
             for ref in done:
                 ray.get(ref)  # a worker that crashed raises here
                 del runs[ref]
@@ -111,8 +96,7 @@ def run_on_ray(
     finally:
         for actor in actors:
             ray.kill(actor)
-        output.close()
-        summary.wall_time = time.monotonic() - started
+        run.close()
     return summary
 
 

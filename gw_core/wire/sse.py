@@ -155,16 +155,26 @@ class SSEState:
     def _slow_data(self, payload: str) -> dict[str, Any] | None:
         if self._pending is not None or self._event == "error":
             return self._hold(payload)  # an error event's text is read whole, at its end
-        text = payload.strip()
+        return self._data(payload.strip(), payload)
+
+    def _data(self, text: str, line: str | None) -> dict[str, Any] | None:
+        """An event's data: nothing (empty, a ``: keepalive`` ping), ``[DONE]``, or a chunk.
+
+        ``line`` is the data line ``text`` came from, kept when ``text`` is not JSON on
+        its own (maybe the first line of a multi-line event); None at the end of an event,
+        where text that is not JSON is malformed.
+        """
         if not text or text[0] == ":":
-            return None  # empty data, or a "data: : keepalive" ping
+            return None
         if text == "[DONE]":
             self.done = True
             return None
         try:
             obj = loads(text)
         except ValueError:
-            return self._hold(payload)  # maybe the first line of a multi-line event
+            if line is None:
+                raise _malformed(text, "not valid JSON") from None
+            return self._hold(line)
         return self._checked(obj, text)
 
     def flush(self) -> dict[str, Any] | None:
@@ -177,16 +187,7 @@ class SSEState:
         text = "\n".join(pending).strip()
         if event == "error":
             return self._error_event(text)
-        if not text or text[0] == ":":
-            return None
-        if text == "[DONE]":
-            self.done = True
-            return None
-        try:
-            obj = loads(text)
-        except ValueError:
-            raise _malformed(text, "not valid JSON") from None
-        return self._checked(obj, text)
+        return self._data(text, None)
 
     def _error_event(self, text: str) -> dict[str, Any]:
         """An ``event: error`` frame: the gateway's error, whatever its data holds."""
