@@ -131,9 +131,11 @@ async def aread_body(response: Any, limits: Limits, deadline: float) -> bytes:
 # -- error bodies ---------------------------------------------------------------------------
 
 # The cap of the request in flight: the hook runs inside the SDK's ``post``, in the
-# caller's thread (or task), so a context variable carries the request's own limit.
-error_body_cap: contextvars.ContextVar[int] = contextvars.ContextVar(
-    "gw_error_body_cap", default=_ERROR_BODY
+# caller's thread (or task), so a context variable carries the request's own limit. Unset
+# (None) outside our requests: a client the user shares with other code is hooked too, and
+# their own requests' error bodies are theirs to read whole.
+error_body_cap: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "gw_error_body_cap", default=None
 )
 
 
@@ -179,13 +181,15 @@ def _capped_streams() -> tuple[type[Any], type[Any]]:
 
 
 def _cap_sync(response: Any) -> None:
-    if response.status_code >= 400:
-        response.stream = _capped_streams()[0](response.stream, error_body_cap.get())
+    cap = error_body_cap.get()
+    if cap is not None and response.status_code >= 400:
+        response.stream = _capped_streams()[0](response.stream, cap)
 
 
 async def _cap_async(response: Any) -> None:
-    if response.status_code >= 400:
-        response.stream = _capped_streams()[1](response.stream, error_body_cap.get())
+    cap = error_body_cap.get()
+    if cap is not None and response.status_code >= 400:
+        response.stream = _capped_streams()[1](response.stream, cap)
 
 
 _hooked: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -197,6 +201,8 @@ def cap_error_bodies(client: Any, *, is_async: bool) -> None:
 
     The SDK reads a whole error body before raising its status error; the hook makes
     that body the first ``max_error_body_bytes`` bytes, and closing it drops the rest.
+    Only the requests this library sends are cut (``error_body_cap`` is set around them):
+    a user's client is hooked as well, and the user's own requests on it are left alone.
     """
     if client in _hooked:
         return

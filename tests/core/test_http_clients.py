@@ -146,3 +146,46 @@ def test_a_user_client_that_follows_redirects_still_follows_none(
     assert caught.value.status_code == 307
     assert redirector.requests == 1
     assert gateway_emulator.requests == []  # the key never went to the other origin
+
+
+def _error_server_body() -> bytes:
+    """Longer than the default cap (64 KiB): would be cut if the hook cut every request."""
+    return b"E" * (100 * 1024)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+async def test_a_shared_user_client_reads_its_own_error_bodies_whole(asynchronous: bool) -> None:
+    """Our error-body cap is a hook on the user's client; it cuts only our requests."""
+    from tests.reliability.hostile import Conn, hostile_server
+
+    body = _error_server_body()
+
+    async def script(conn: Conn) -> None:
+        await conn.head(500, content_type="text/plain", length=len(body))
+        await conn.raw(body)
+
+    httpx = gw_client.httpx_module()
+    with hostile_server() as server:
+        server.serve(script)
+        user = httpx.AsyncClient() if asynchronous else httpx.Client()
+        option = "http_async_client" if asynchronous else "http_client"
+        config = ClientConfig.resolve(
+            model=SPEC.id, api_key=server.api_key, base_url=server.base_url, max_retries=0,
+            tunables={"max_error_body_bytes": 40}, **{option: user},
+        )  # fmt: skip
+        with pytest.raises(GatewayAPIError) as ours:
+            if asynchronous:
+                await config.gateway.acomplete(_body("x"), SPEC)
+            else:
+                config.gateway.complete(_body("x"), SPEC)
+        theirs = (
+            await user.post(server.base_url + "/elsewhere")
+            if asynchronous
+            else user.post(server.base_url + "/elsewhere")
+        )
+        if asynchronous:
+            await user.aclose()
+        else:
+            user.close()
+    assert "E" * 40 in str(ours.value) and "E" * 41 not in str(ours.value)  # ours: cut
+    assert theirs.status_code == 500 and theirs.content == body  # theirs: whole
