@@ -267,12 +267,14 @@ def to_chunk(delta: StreamDelta, ids: dict[int, str | None]) -> AIMessageChunk |
         )
     if not (delta.content or additional or chunks):
         return None
-    return AIMessageChunk(
-        content=delta.content,
-        additional_kwargs=additional,
-        tool_call_chunks=chunks,
-        response_metadata={"model_provider": PROVIDER},  # selects our block translator
-    )
+    # Empty fields are left to their defaults: passing them costs pydantic a validation
+    # each, on every chunk (about 2 µs of a text chunk's 13).
+    fields: dict[str, Any] = {"response_metadata": {"model_provider": PROVIDER}}
+    if additional:
+        fields["additional_kwargs"] = additional
+    if chunks:
+        fields["tool_call_chunks"] = chunks
+    return AIMessageChunk(content=delta.content, **fields)  # provider: our block translator
 
 
 def final_chunk(
