@@ -88,13 +88,24 @@ class Gateway:
         http_client: Any = None,
         http_async_client: Any = None,
     ) -> None:
-        self.settings = settings
+        self.settings = settings  # also sets the limits and the stream timeout
         self.policy = policy or RetryPolicy()
         self.pools = tuple(pools)
         #: The openai clients, looked up once per process (see :class:`Clients`).
         self.clients = Clients(
             settings, http_client=http_client, http_async_client=http_async_client
         )
+
+    @property
+    def settings(self) -> Settings:
+        """The route's settings; assigning new ones re-derives what calls read from them."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        # Derived once here, not on every call: settings do not change between calls.
+        self._settings = settings
+        self._limits = Limits.of(settings)
         self._stream_timeout = sdk().timeout(
             settings.stream_chunk_timeout, connect=settings.connect_timeout
         )
@@ -105,7 +116,7 @@ class Gateway:
     @property
     def limits(self) -> Limits:
         """The size caps and deadlines the settings ask for."""
-        return Limits.of(self.settings)
+        return self._limits
 
     def candidates(self, spec: ModelSpec) -> tuple[ModelSpec, ...]:
         """The model ids to try in order: the model itself, or one per failover pool."""
