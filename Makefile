@@ -45,13 +45,14 @@ test: lint typecheck pytest pytest-openai2 reliability-sdk-async wheel-smoke
 # Async paths run on aiohttp by default (gw_core/_async_http.py); the reliability suite runs
 # once more on the SDK's own httpx client, the documented fallback (GW_ASYNC_HTTP=sdk).
 reliability-sdk-async: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest tests/reliability tests/core/test_async_http.py -q --async-http=sdk
+	$(VENV)/bin/python -m pytest tests/reliability tests/core/test_async_http.py \
+		tests/core/test_streaming.py -q --async-http=sdk
 
 # Both async transports on both openai majors (the full check; `make test` runs a subset).
 reliability-both-transports: $(VENV)/.installed $(VENV2)/.installed
 	for py in $(VENV)/bin/python $(VENV2)/bin/python; do for t in aiohttp sdk; do \
 		$$py -m pytest tests/reliability tests/core/test_async_http.py tests/core/test_transport.py \
-			-q --async-http=$$t || exit 1; done; done
+			tests/core/test_streaming.py -q --async-http=$$t || exit 1; done; done
 
 # The RAG demo: on the embedded emulator without GW_API_KEY, on the gateway with it.
 demo: $(VENV)/.installed

@@ -386,7 +386,7 @@ def analyse(
         results.update({r.key: batch_value(batch, r) for r in RATIOS if r.side == "batch"})
     if previous is not None:
         results["previous"] = previous
-    if raw.get("compare"):
+    if raw.get("compare"):  # bench/compare.py per side, or {"error": ...}
         results["compare"] = raw["compare"]
     return results
 

@@ -85,8 +85,6 @@ def compare(rev: str, python: str, side: str, pairs: int = 3, rounds: int = 8) -
     targets = ",".join(TARGETS[side])
     specs: list[Ratio] = [r for r in RATIOS if r.side == side and r.kind in KINDS]
     per_round: dict[str, dict[str, list[float]]] = {r.key: {"old": [], "new": []} for r in specs}
-    if CLIENT_CPU is not None:  # as run.py: the server on one core, the clients on another
-        os.sched_setaffinity(0, {CLIENT_CPU})
     with tempfile.TemporaryDirectory() as tmp, loopback_server(SERVER_CPU, FULL.chunks) as url:
         trees = {"old": export(rev, Path(tmp)), "new": ROOT}
         for tree in trees.values():
@@ -117,6 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=3, help="old/new process pairs")
     parser.add_argument("--rounds", type=int, default=8, help="rounds per process")
     args = parser.parse_args(argv)
+    if CLIENT_CPU is not None:  # as run.py: the server on one core, the clients (children)
+        os.sched_setaffinity(0, {CLIENT_CPU})  # on another
     python = str(Path(args.venv).resolve() / "bin" / "python")
     result = compare(args.rev, python, args.side, args.pairs, args.rounds)
     out = ROOT / "build" / f"bench-compare-{args.side}.json"

@@ -128,7 +128,9 @@ def _noise(results: dict[str, Any]) -> list[str]:
         "REV and the next from this checkout, against one server.",
         "",
     ]
-    compared = results.get("compare") or {}
+    compared = dict(results.get("compare") or {})
+    if "error" in compared:
+        out += [f"Old against new could not run: {compared.pop('error')}", ""]
     for side, found in compared.items():
         rows = [
             [f"`{key}`", _f(v.get("old"), 2), _f(v.get("new"), 2)]

@@ -298,6 +298,22 @@ def profile(side: Side, name: str, op: str, count: int, base_url: str, plan: Pla
     return result
 
 
+def old_against_new(rev: str | None, sides: list[Side], quick: bool) -> dict[str, Any]:
+    """bench/compare.py for each side; a revision git cannot export is noted, not fatal
+    (the run's own figures are already measured)."""
+    if not rev or rev == "none":
+        return {}
+    from compare import compare
+
+    rev = rev.removesuffix(_DIRTY)  # a run measured with edits: compare with its commit
+    _log(f"old against new: the sync and stream ratios at {rev} and now (bench/compare.py)")
+    try:
+        return {s.key: compare(rev, s.python, s.key, 1 if quick else 3) for s in sides}
+    except subprocess.CalledProcessError as exc:
+        _log(f"old against new left out: {exc}")
+        return {"error": f"{rev}: {exc}"}
+
+
 def _commit() -> str | None:
     """The checkout's commit, so that a later run can compare against this one's code."""
     found = subprocess.run(
@@ -306,10 +322,11 @@ def _commit() -> str | None:
     dirty = subprocess.run(["git", "-C", str(ROOT), "diff", "--quiet", "HEAD", "--", *_OURS])
     if found.returncode != 0:
         return None
-    return found.stdout.strip() + ("+changes" if dirty.returncode else "")
+    return found.stdout.strip() + (_DIRTY if dirty.returncode else "")
 
 
 _OURS = ("gw_core", "langchain_gw", "llamaindex_gw")
+_DIRTY = "+changes"
 
 
 def machine() -> dict[str, Any]:
@@ -423,13 +440,8 @@ def main(argv: list[str] | None = None) -> None:
                         server_cpu=SERVER_CPU)  # fmt: skip
     # The published run this one replaces: read before it is overwritten.
     previous = previous_of(ROOT / "docs" / "benchmarks.json")
-    rev = args.compare or (previous or {}).get("commit")
-    if rev and rev != "none":
-        from compare import compare
-
-        _log(f"old against new: the sync and stream ratios at {rev} and now (bench/compare.py)")
-        pairs = 1 if args.quick else 3
-        raw["compare"] = {s.key: compare(rev, s.python, s.key, pairs) for s in sides}
+    raw["compare"] = old_against_new(args.compare or (previous or {}).get("commit"), sides,
+                                     args.quick)  # fmt: skip
     meta |= {
         "commit": _commit(),
         "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -221,3 +221,16 @@ def test_an_earlier_revision_is_exported_with_only_our_packages(tmp_path: Path) 
     tree = export("HEAD", tmp_path)
     assert sorted(p.name for p in tree.iterdir()) == sorted(OURS)
     assert (tree / "gw_core" / "transport.py").is_file()
+
+
+def test_a_revision_git_cannot_export_is_noted_and_a_dirty_runs_suffix_dropped() -> None:
+    from run import Side, old_against_new
+
+    side = Side("langchain", "t", sys.executable, ("httpx",), "ChatGateway", "ChatOpenAI")
+    assert old_against_new(None, [side], quick=True) == {}
+    assert old_against_new("none", [side], quick=True) == {}
+    found = old_against_new("0000000+changes", [side], quick=True)
+    assert set(found) == {"error"}
+    assert found["error"].startswith("0000000: ") and "+changes" not in found["error"]
+    page = markdown({**PUBLISHED, "compare": found})
+    assert "Old against new could not run: 0000000: " in page
