@@ -72,11 +72,12 @@ def run_on_ray(
         config = _with_limiter(config, config.limiter.share_of(len(shards) or 1))
     if not ray.is_initialized():
         ray.init(include_dashboard=False)
-    run.open()
-    actor_class: Any = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_Worker)
-    config_ref = ray.put(config)
-    actors: list[Any] = [actor_class.remote(config_ref) for _ in shards]
-    try:
+    actors: list[Any] = []
+    try:  # from the output's opening on: whatever fails, the file is closed, actors killed
+        run.open()
+        actor_class: Any = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_Worker)
+        config_ref = ray.put(config)
+        actors = [actor_class.remote(config_ref) for _ in shards]
         runs: dict[Any, Any] = {
             actor.run.remote(shard): actor for actor, shard in zip(actors, shards, strict=True)
         }
