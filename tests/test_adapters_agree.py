@@ -10,6 +10,7 @@ import copy
 import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,41 @@ def test_both_adapters_send_every_core_parameter_the_same_way(
     assert from_langchain == from_llamaindex
     assert {key: from_langchain[key] for key in PARAM_VALUES} == PARAM_VALUES
     assert (from_langchain["logprobs"], from_langchain["top_logprobs"]) == (True, 2)
+
+
+def _outcome(send: Any, emulator: GatewayEmulator) -> tuple[str, Any]:
+    """What one call did: the body it sent, or the error it raised before sending."""
+    before = len(emulator.requests)
+    try:
+        send()
+    except Exception as exc:
+        assert len(emulator.requests) == before, "a refused parameter went out"
+        return type(exc).__name__, str(exc)
+    return "sent", emulator.requests[-1].body
+
+
+#: Each core parameter alone, and sets the model rules refuse on some models.
+RULE_CASES = [
+    *({name: value} for name, value in PARAM_VALUES.items()),
+    {"temperature": 0.5, "top_p": 0.9},
+    {"temperature": 3.5},
+]
+
+
+@pytest.mark.parametrize("model", ["gpt-5.4", "claude-sonnet-4-6", "claude-opus-4-7-fd"])
+def test_with_the_model_rules_on_both_adapters_send_or_refuse_each_parameter_alike(
+    gateway_emulator: GatewayEmulator, model: str
+) -> None:
+    where = {"model": model, "api_key": gateway_emulator.api_key}
+    where["base_url"] = gateway_emulator.base_url
+    refused = 0
+    for case in RULE_CASES:
+        chat, llm = ChatGateway(**where, **case), GatewayLLM(**where, **case)
+        from_langchain = _outcome(partial(chat.invoke, "Hi"), gateway_emulator)
+        from_llamaindex = _outcome(partial(llm.complete, "Hi"), gateway_emulator)
+        assert from_langchain == from_llamaindex, case
+        refused += from_langchain[0] != "sent"
+    assert refused >= 1  # the refusing path was compared too (temperature 3.5 at least)
 
 
 def test_neither_adapter_sends_a_parameter_it_was_not_given(
