@@ -253,30 +253,34 @@ def observing_retries(observer: RetryObserver) -> Iterator[None]:
 
 
 def observed(items: Iterable[T], observer: RetryObserver | None) -> Iterator[T]:
-    """``items`` with retries made while fetching each item reported to ``observer``.
+    """``items`` with retries made while fetching the first item reported to ``observer``.
 
-    A gateway stream retries while fetching its first delta; the observer is registered
-    only during each fetch, never while the consumer holds an item.
+    A gateway stream retries only while fetching its first delta, so the observer is
+    registered during that fetch alone (never while the consumer holds an item); the
+    rest pass straight through, at no cost per chunk.
     """
     iterator = iter(items)
-    while True:
-        with observing_retries(observer) if observer else contextlib.nullcontext():
+    if observer is not None:
+        with observing_retries(observer):
             try:
-                item = next(iterator)
+                first = next(iterator)
             except StopIteration:
                 return
-        yield item
+        yield first
+    yield from iterator
 
 
 async def aobserved(items: AsyncIterable[T], observer: RetryObserver | None) -> AsyncIterator[T]:
     """Async twin of :func:`observed`."""
     iterator = items.__aiter__()
-    while True:
-        with observing_retries(observer) if observer else contextlib.nullcontext():
+    if observer is not None:
+        with observing_retries(observer):
             try:
-                item = await iterator.__anext__()
+                first = await iterator.__anext__()
             except StopAsyncIteration:
                 return
+        yield first
+    async for item in iterator:
         yield item
 
 

@@ -103,6 +103,18 @@ def test_observed_registers_the_observer_only_while_fetching() -> None:
     assert len(heard) == 1
 
 
+def test_observed_watches_the_first_fetch_only_where_a_stream_can_retry() -> None:
+    heard: list[RetryEvent] = []
+
+    def items() -> Iterator[int]:
+        yield 1
+        POLICY.call(_flaky(FAILURES[:1]))  # not a stream's retry: none after the first
+        yield 2
+
+    assert list(observed(items(), heard.append)) == [1, 2]
+    assert heard == []
+
+
 async def test_aobserved_is_the_async_twin() -> None:
     heard: list[RetryEvent] = []
 
