@@ -213,6 +213,8 @@ def test_an_old_against_new_comparison_is_rendered_per_side() -> None:
     assert "Old against new, langchain side (3 pairs of processes, 8 rounds each" in page
     assert "| `gw_core_call_overhead_vs_openai` | 0.46 | 0.32 |" in page
     assert "at `abc1234`" in page
+    assert "### Sync and stream: what the hostile-gateway checks cost" in page
+    assert "the transport alone 0.46 → 0.32" in page
 
 
 def test_an_earlier_revision_is_exported_with_only_our_packages(tmp_path: Path) -> None:
