@@ -420,6 +420,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out or (ROOT / ("build/bench-quick" if args.quick else "docs")))
     started = time.time()
     meta: dict[str, Any] = {"mode": "quick" if args.quick else "full", "machine": machine()}
+    meta["commit"] = _commit()  # the code measured: read before anything can change it
     if len(ALL_CPUS) > 1:
         os.sched_setaffinity(0, {ALL_CPUS[-1]})  # children inherit: clients on the other core
     sides, versions = _sides(args)
@@ -443,7 +444,6 @@ def main(argv: list[str] | None = None) -> None:
     raw["compare"] = old_against_new(args.compare or (previous or {}).get("commit"), sides,
                                      args.quick)  # fmt: skip
     meta |= {
-        "commit": _commit(),
         "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "duration_s": round(time.time() - started, 1),
         "plan": plan.__dict__,
