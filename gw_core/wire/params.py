@@ -33,7 +33,7 @@ logger = logging.getLogger("gw_core.wire")
 #: sign itself (a hand-built history, or a turn carried over from another model).
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 
-__all__ = ["build_body"]
+__all__ = ["build_body", "spell_max_tokens"]
 
 _HATCH = "or pass check_model_rules=False to send it anyway"
 _RESERVED = ("model", "messages", "stream")
@@ -67,7 +67,7 @@ def build_body(
             where = "the stream= argument" if key == "stream" else "its own argument"
             raise ParameterError(f"do not pass {key!r} in the parameters; use {where}")
     extra_body = values.pop("extra_body", None)
-    _rename_max_tokens(values)
+    spell_max_tokens(values)
     _check_protocol(values, stream)
     if check_model_rules:
         _check_rules(spec, values)
@@ -94,7 +94,9 @@ def build_body(
     return body
 
 
-def _rename_max_tokens(values: dict[str, Any]) -> None:
+def spell_max_tokens(values: dict[str, Any]) -> None:
+    """``max_tokens`` moved to ``max_completion_tokens`` (the only spelling sent), in place;
+    both spellings with different values is a ``ParameterError``."""
     if "max_tokens" not in values:
         return
     max_tokens = values.pop("max_tokens")
@@ -102,7 +104,7 @@ def _rename_max_tokens(values: dict[str, Any]) -> None:
     if other is not None and other != max_tokens:
         raise ParameterError(
             f"max_tokens={max_tokens!r} and max_completion_tokens={other!r} disagree; "
-            "set only max_completion_tokens (max_tokens is sent under that name)"
+            "set only one of them (max_tokens is sent as max_completion_tokens)"
         )
     values["max_completion_tokens"] = max_tokens
 

@@ -25,7 +25,7 @@ from typing import Any
 from ..catalog import ModelSpec
 from ..errors import ParameterError
 from .content import validate_messages
-from .params import build_body
+from .params import build_body, spell_max_tokens
 from .tools import normalize_tool_choice, validate_tools
 
 __all__ = ["fold_max_tokens", "merge_params", "prepare"]
@@ -34,15 +34,7 @@ __all__ = ["fold_max_tokens", "merge_params", "prepare"]
 def _layer(values: Mapping[str, Any]) -> dict[str, Any]:
     """One layer with ``max_tokens`` spelled ``max_completion_tokens``; unset is dropped."""
     layer = {key: value for key, value in values.items() if value is not None}
-    if "max_tokens" in layer:
-        max_tokens = layer.pop("max_tokens")
-        other = layer.get("max_completion_tokens")
-        if other is not None and other != max_tokens:
-            raise ParameterError(
-                f"max_tokens={max_tokens!r} and max_completion_tokens={other!r} disagree; "
-                "set only one of them (max_tokens is sent as max_completion_tokens)"
-            )
-        layer["max_completion_tokens"] = max_tokens
+    spell_max_tokens(layer)
     return layer
 
 
