@@ -25,6 +25,7 @@ from gw_core import client as gw_client
 from gw_core.retry import RetryPolicy
 from gw_emulator import GatewayEmulator
 from tests.reliability.drivers import FakeTime
+from tests.reliability.hostile import HostileServer, hostile_server
 
 RESULTS_ENV = "GW_RELIABILITY_RESULTS"
 
@@ -98,6 +99,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 # -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[HostileServer]:
+    """A hostile gateway (``hostile.py``) for this test, stopped when it ends."""
+    with hostile_server() as srv:
+        yield srv
 
 
 @pytest.fixture

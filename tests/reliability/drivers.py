@@ -10,6 +10,7 @@ what the framework's callbacks / instrumentation saw, and the error, if any.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -256,6 +257,12 @@ def build(
         max_retries = options.get("max_retries", policy.max_retries)
         options["retry_policy"] = policy.with_overrides(max_retries=max_retries)
     return llamaindex_gw.GatewayLLM(model=model, **options)
+
+
+def change_settings(adapter: Adapter, llm: Any, **changes: Any) -> None:
+    """Change the settings fields the constructors do not take (caps, stream_timeout)."""
+    gateway = llm.gateway if adapter == "langchain" else llm._transport()
+    gateway.settings = dataclasses.replace(gateway.settings, **changes)
 
 
 @dataclass

@@ -10,7 +10,6 @@ instead of hanging), and the size tests assert a peak-RSS bound, never a duratio
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,8 +18,17 @@ import psutil
 import pytest
 
 from gw_core import errors
-from tests.reliability.drivers import ADAPTERS, PATHS, Adapter, FakeTime, Path, build, run
-from tests.reliability.hostile import Conn, HostileServer, chunk_event, hostile_server
+from tests.reliability.drivers import (
+    ADAPTERS,
+    PATHS,
+    Adapter,
+    FakeTime,
+    Path,
+    build,
+    change_settings,
+    run,
+)
+from tests.reliability.hostile import Conn, HostileServer, chunk_event
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,20 +43,8 @@ FINISH = chunk_event({}, finish="stop")
 PATIENCE = 20.0
 
 
-@pytest.fixture
-def server() -> Iterator[HostileServer]:
-    with hostile_server() as srv:
-        yield srv
-
-
 def _model(adapter: Adapter, server: HostileServer, **options: Any) -> Any:
     return build(adapter, server, MODEL, policy=FakeTime().policy(), **options)
-
-
-def _limit(adapter: Adapter, llm: Any, **changes: Any) -> None:
-    """Change the settings fields the constructors do not take (caps, stream_timeout)."""
-    gateway = llm.gateway if adapter == "langchain" else llm._transport()
-    gateway.settings = dataclasses.replace(gateway.settings, **changes)
 
 
 @contextlib.contextmanager
@@ -162,7 +158,7 @@ async def test_an_endless_stream_of_deltas_stops_at_max_stream_bytes(
 
     server.serve(endless_deltas)
     llm = _model(adapter, server)
-    _limit(adapter, llm, max_stream_bytes=MB)  # small: frameworks copy the text per delta
+    change_settings(adapter, llm, max_stream_bytes=MB)  # small: frameworks copy the text per delta
     with peak_rss() as growth:
         out = await run(adapter, llm, path, "hi")
     assert isinstance(out.error, errors.ResponseTooLargeError), out.error
@@ -259,7 +255,7 @@ async def test_stream_timeout_bounds_a_stream_that_never_ends(
     with the text so far (the stall timer alone would never fire)."""
     server.serve(_stall_script(b"", chunk_event({"content": "t"})))
     llm = _model(adapter, server, max_retries=0)
-    _limit(adapter, llm, stream_timeout=1.0)
+    change_settings(adapter, llm, stream_timeout=1.0)
     out = await run(adapter, llm, path, "hi")
     assert isinstance(out.error, errors.StreamDeadlineError), out.error
     assert out.error.partial_text.startswith("t") and "stream_timeout=1s" in str(out.error)

@@ -10,10 +10,9 @@ what cannot work is refused before any request.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,6 +27,7 @@ from tests.reliability.drivers import (
     LlamaIndexLegacy,
     Path,
     build,
+    change_settings,
     llamaindex_events,
     run,
 )
@@ -41,12 +41,6 @@ DONE = b"data: [DONE]\n\n"
 FINISH = chunk_event({}, finish="stop")
 SHORT_KEY = "Zq7x9"
 LONG_KEY = "sk-hostile-0123456789abcdefghijklmn"
-
-
-@pytest.fixture
-def server() -> Iterator[HostileServer]:
-    with hostile_server() as srv:
-        yield srv
 
 
 def _model(adapter: Adapter, server: HostileServer, **options: Any) -> Any:
@@ -226,8 +220,7 @@ async def test_a_key_cut_short_at_the_edge_of_an_error_body_is_scrubbed(
     with hostile_server(api_key=LONG_KEY) as server:
         server.serve(_body(500, body, "text/plain"))
         llm = _model(adapter, server, max_retries=0)
-        gateway = llm.gateway if adapter == "langchain" else llm._transport()
-        gateway.settings = dataclasses.replace(gateway.settings, max_error_body_bytes=45)
+        change_settings(adapter, llm, max_error_body_bytes=45)
         with llamaindex_events() as log:
             out = await run(adapter, llm, path, "hi")
     assert isinstance(out.error, errors.ServerError), repr(out.error)[:300]
